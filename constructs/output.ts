@@ -1,0 +1,103 @@
+/**
+ * Building blocks that tell the dist writer where things go. A construct tree is the
+ * single source of dist/: ApiObjects inside an `OutputChart`, Helm values in
+ * `HelmValuesFile`s, and `SecretRequirement`s that become dist/SECRETS.md.
+ */
+import { Chart, type ChartProps } from 'cdk8s';
+import { Construct } from 'constructs';
+import { DistPaths } from '../regions/names.js';
+
+export interface OutputChartProps extends ChartProps {
+  /** Folder inside dist/ that receives one file per object, e.g. `clusters/astring-mn/nats`. */
+  readonly outputDir: string;
+  /** Cluster the objects are applied to (for the synth summary and docs). */
+  readonly cluster: string;
+}
+
+/** A cdk8s Chart whose objects land in one dist/ folder, one file per object. */
+export class OutputChart extends Chart {
+  public readonly outputDir: string;
+  public readonly cluster: string;
+
+  constructor(scope: Construct, id: string, props: OutputChartProps) {
+    super(scope, id, { disableResourceNameHashes: true, ...props });
+    this.outputDir = props.outputDir;
+    this.cluster = props.cluster;
+  }
+
+  static isOutputChart(x: unknown): x is OutputChart {
+    return x instanceof OutputChart;
+  }
+}
+
+export interface HelmValuesFileProps {
+  /** Cluster the chart is installed in; the file lands in `values/<cluster>/<chart>.yaml`. */
+  readonly cluster: string;
+  /** Chart name (file name of the values file). */
+  readonly chart: string;
+  /** The values, written as YAML in insertion order. */
+  readonly values: Record<string, unknown>;
+}
+
+/** A Helm values file that an ApplicationSet passes to a pinned chart via `$values/...`. */
+export class HelmValuesFile extends Construct {
+  public readonly cluster: string;
+  public readonly chart: string;
+  public readonly values: Record<string, unknown>;
+  /** Path relative to the dist root. */
+  public readonly distPath: string;
+
+  constructor(scope: Construct, id: string, props: HelmValuesFileProps) {
+    super(scope, id);
+    this.cluster = props.cluster;
+    this.chart = props.chart;
+    this.values = props.values;
+    this.distPath = DistPaths.values(props.cluster, props.chart);
+  }
+
+  static isHelmValuesFile(x: unknown): x is HelmValuesFile {
+    return x instanceof HelmValuesFile;
+  }
+}
+
+export interface SecretRequirementProps {
+  /** Cluster the Secret must exist in. */
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** Keys the readers use. */
+  readonly keys: readonly string[];
+  /** Who reads it (workload or operator). */
+  readonly usedBy: string;
+  /** Who creates it: `you` (out of band, e.g. External Secrets) or the issuing controller. @default 'you' */
+  readonly createdBy?: string;
+  /** Set when the value must be byte-identical across clusters (shared credentials, CA). */
+  readonly sameAcross?: string;
+}
+
+/** A Secret that must exist for the platform to run. Never holds a value: dist/ carries no credentials. */
+export class SecretRequirement extends Construct {
+  public readonly cluster: string;
+  public readonly namespace: string;
+  public readonly secretName: string;
+  public readonly keys: readonly string[];
+  public readonly usedBy: string;
+  public readonly createdBy: string;
+  public readonly sameAcross: string | undefined;
+
+  constructor(scope: Construct, id: string, props: SecretRequirementProps) {
+    super(scope, id);
+    if (props.keys.length === 0) throw new Error(`SecretRequirement ${props.namespace}/${props.name} lists no keys`);
+    this.cluster = props.cluster;
+    this.namespace = props.namespace;
+    this.secretName = props.name;
+    this.keys = [...props.keys];
+    this.usedBy = props.usedBy;
+    this.createdBy = props.createdBy ?? 'you';
+    this.sameAcross = props.sameAcross;
+  }
+
+  static isSecretRequirement(x: unknown): x is SecretRequirement {
+    return x instanceof SecretRequirement;
+  }
+}
