@@ -1,0 +1,47 @@
+/** Shared test helpers: the default config, variants of it, temp dirs, the shared schemas. */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { parseConfig } from '../regions/load.js';
+import type { PlatformConfig, PlatformConfigInput } from '../regions/schema.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const DEFAULT_CONFIG_PATH = join(REPO_ROOT, 'regions/platform.yaml');
+export const DIST = join(REPO_ROOT, 'dist');
+/** `../shared/schemas` beside the project (CI always has it). */
+export const SHARED_SCHEMAS = join(REPO_ROOT, '..', 'shared', 'schemas');
+
+export function defaultConfigText(): string {
+  return readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
+}
+
+/** The default config as written (plain data, defaults not applied). */
+export function defaultConfigInput(): PlatformConfigInput {
+  return parse(defaultConfigText()) as PlatformConfigInput;
+}
+
+/** Validates plain config data the same way the loader does. */
+export function configFrom(input: unknown): PlatformConfig {
+  return parseConfig(JSON.stringify(input), 'test-config.yaml');
+}
+
+/** A config with `n` regions r1..rn (ordinals 1..n) derived from the default one. */
+export function configWithRegions(n: number, mutate?: (c: PlatformConfigInput) => void): PlatformConfig {
+  const input = defaultConfigInput();
+  input.regions = Array.from({ length: n }, (_, i) => ({ name: `r${i + 1}`, ordinal: i + 1, cluster: `astring-r${i + 1}` }));
+  mutate?.(input);
+  return configFrom(input);
+}
+
+export function tempDir(prefix = 'regionmesh-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function sharedSchemasAvailable(): boolean {
+  return existsSync(join(SHARED_SCHEMAS, 'applicationset.schema.json'));
+}
+
+/** Message used when ../shared/schemas is missing, so the skip is never silent. */
+export const NO_SHARED_SCHEMAS = `../shared/schemas not found at ${SHARED_SCHEMAS}: schema validation needs it (CI always has it)`;
