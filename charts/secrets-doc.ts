@@ -37,9 +37,10 @@ export function secretsMarkdown(c: PlatformConfig, secrets: readonly SecretRequi
     '(a value that starts with a digit is read as a number).',
     '',
     '```sh',
-    '# repeat per cluster; read the values from your secret store, never from shell history',
+    '# one file per key, named after the key (here ./user and ./password), written from',
+    '# your secret store; never type values on the command line (shell history)',
     'kubectl --context <cluster> -n <namespace> create secret generic <secret> \\',
-    '  --from-file=user=./user.txt --from-file=password=./password.txt',
+    '  --from-file=user --from-file=password',
     '```',
     '',
   );

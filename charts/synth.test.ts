@@ -1,0 +1,182 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { loadConfigFile } from '../regions/load.js';
+import { DEFAULT_CONFIG_PATH, DIST, REPO_ROOT, defaultConfigInput, defaultConfigText, tempDir } from '../test/helpers.js';
+import { diffDist, readDist, summarize, writeDistAtomically } from './dist-writer.js';
+import { main } from './main.js';
+import { renderDist } from './render.js';
+
+function synth(args: string[]): { code: number; out: string; err: string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  try {
+    return { code: main(args), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+function asObject(files: ReadonlyMap<string, string>): Record<string, string> {
+  return Object.fromEntries(files);
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('committed dist/', () => {
+  it('is exactly what the default config synthesizes (run `npm run synth` when this fails)', () => {
+    const expected = asObject(renderDist(loadConfigFile(DEFAULT_CONFIG_PATH)));
+    const committed = asObject(readDist(DIST));
+    expect(Object.keys(committed).sort()).toEqual(Object.keys(expected).sort());
+    for (const [path, content] of Object.entries(expected)) {
+      expect(committed[path], `dist/${path} is stale`).toBe(content);
+    }
+  });
+
+  it('has the layout of the dist contract', () => {
+    const paths = [...readDist(DIST).keys()];
+    expect(paths).toContain('bootstrap/application-astring-root.yaml');
+    expect(paths).toContain('argocd/appproject-astring.yaml');
+    expect(paths).toContain('argocd/applicationset-astring-nats.yaml');
+    expect(paths).toContain('values/astring-mn/nats.yaml');
+    expect(paths).toContain('values/astring-fsn1/nats.yaml');
+    expect(paths).toContain('clusters/astring-mn/nats/namespace-nats.yaml');
+    expect(paths).toContain('TOPOLOGY.md');
+    expect(paths).toContain('SECRETS.md');
+    for (const p of paths) expect(p).toMatch(/^(bootstrap|argocd|clusters\/[a-z0-9-]+\/[a-z-]+|values\/[a-z0-9-]+)\/[a-z0-9.-]+\.yaml$|^[A-Z]+\.md$/);
+  });
+
+  it('holds one object per YAML file', () => {
+    for (const [path, content] of readDist(DIST)) {
+      if (!path.endsWith('.yaml') || path.startsWith('values/')) continue;
+      const docs = content.split(/^---$/m).filter((d) => d.trim() !== '');
+      expect(docs, path).toHaveLength(1);
+      expect((parse(content) as { kind?: string }).kind, path).toBeTruthy();
+    }
+  });
+});
+
+describe('synth', () => {
+  it('gives the same bytes twice', () => {
+    const a = tempDir();
+    const b = tempDir();
+    expect(synth(['--out', a]).code).toBe(0);
+    expect(synth(['--out', b]).code).toBe(0);
+    expect(asObject(readDist(b))).toEqual(asObject(readDist(a)));
+  });
+
+  it('gives the same bytes when the regions are listed in another order', () => {
+    const input = defaultConfigInput();
+    input.regions = [...input.regions].reverse();
+    const dir = tempDir();
+    const reordered = join(dir, 'reordered.yaml');
+    writeFileSync(reordered, stringify(input));
+    const out = tempDir();
+    expect(synth(['--config', reordered, '--out', out]).code).toBe(0);
+    expect(asObject(readDist(out))).toEqual(asObject(readDist(DIST)));
+  });
+
+  it('gives the same bytes from another working directory (real process, relative paths)', () => {
+    const work = tempDir();
+    cpSync(DEFAULT_CONFIG_PATH, join(work, 'platform.yaml'));
+    const run = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'charts/main.ts'), '--config', 'platform.yaml', '--out', 'out'], {
+      cwd: work,
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(asObject(readDist(join(work, 'out')))).toEqual(asObject(readDist(DIST)));
+  });
+
+  it('prints a per-cluster summary of written, added, changed and removed files', () => {
+    const out = tempDir();
+    const first = synth(['--out', out]);
+    expect(first.out).toMatch(/^cluster\s+written\s+added\s+changed\s+removed$/m);
+    expect(first.out).toMatch(/^astring-mn\s+2\s+2\s+0\s+0$/m);
+    const again = synth(['--out', out]);
+    expect(again.out).toMatch(/^astring-mn\s+2\s+0\s+0\s+0$/m);
+    expect(again.out).toMatch(/0 added, 0 changed, 0 removed/);
+  });
+
+  it('removes files of renamed objects (no stale files)', () => {
+    const out = tempDir();
+    expect(synth(['--out', out]).code).toBe(0);
+    writeFileSync(join(out, 'clusters/astring-mn/nats/namespace-old-name.yaml'), 'stale: true\n');
+    const input = defaultConfigInput();
+    input.regions[1]!.cluster = 'astring-de';
+    const cfg = join(tempDir(), 'renamed.yaml');
+    writeFileSync(cfg, stringify(input));
+    const result = synth(['--config', cfg, '--out', out]);
+    expect(result.code).toBe(0);
+    const files = readDist(out);
+    expect([...files.keys()].some((p) => p.includes('astring-fsn1'))).toBe(false);
+    expect(files.has('clusters/astring-mn/nats/namespace-old-name.yaml')).toBe(false);
+    expect(files.has('values/astring-de/nats.yaml')).toBe(true);
+    expect(result.out).toMatch(/^astring-fsn1\s+0\s+0\s+0\s+2$/m);
+  });
+
+  it('leaves the previous output untouched when writing fails half-way', () => {
+    const out = tempDir();
+    expect(synth(['--out', out]).code).toBe(0);
+    const before = asObject(readDist(out));
+    // The second file fails half-way through writing the temp folder.
+    const bad = new Map([
+      ['argocd/ok.yaml', 'a: 1\n'],
+      ['../escape.yaml', 'b: 2\n'],
+    ]);
+    expect(() => writeDistAtomically(out, bad)).toThrow(/outside dist/);
+    expect(asObject(readDist(out))).toEqual(before);
+    const leftovers = spawnSync('ls', ['-a', join(out, '..')], { encoding: 'utf8' }).stdout;
+    expect(leftovers).not.toMatch(new RegExp(`\\.${out.split('/').pop()}\\.(tmp|old)-`));
+  });
+
+  it('--check exits 1 on a stale folder and 0 on a fresh one, writing nothing', () => {
+    const out = tempDir();
+    expect(synth(['--out', out]).code).toBe(0);
+    expect(synth(['--check', '--out', out]).code).toBe(0);
+    writeFileSync(join(out, 'TOPOLOGY.md'), 'edited by hand\n');
+    const stale = synth(['--check', '--out', out]);
+    expect(stale.code).toBe(1);
+    expect(stale.err).toMatch(/TOPOLOGY\.md/);
+    expect(readFileSync(join(out, 'TOPOLOGY.md'), 'utf8')).toBe('edited by hand\n');
+  });
+
+  it('rejects unknown arguments with usage and exit 2', () => {
+    const r = synth(['--outt', 'x']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown argument "--outt"/);
+    expect(r.err).toMatch(/usage: npm run synth/);
+  });
+
+  it('npx cdk8s synth writes the same dist as npm run synth', () => {
+    const work = tempDir();
+    cpSync(join(REPO_ROOT, 'cdk8s.yaml'), join(work, 'cdk8s.yaml'));
+    const out = join(work, 'cdk8s-out');
+    const run = spawnSync(join(REPO_ROOT, 'node_modules/.bin/cdk8s'), ['synth', '--output', out, '--app', `npx tsx ${join(REPO_ROOT, 'charts/main.ts')}`], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(asObject(readDist(out))).toEqual(asObject(readDist(DIST)));
+  }, 180_000);
+});
+
+describe('summary', () => {
+  it('groups ArgoCD objects under the management cluster and docs separately', () => {
+    const change = diffDist(new Map(), renderDist(loadConfigFile(DEFAULT_CONFIG_PATH)));
+    const text = summarize(change, 'astring-mgmt');
+    expect(text).toMatch(/^astring-mgmt\s+3\s+3\s+0\s+0$/m);
+    expect(text).toMatch(/^docs\s+2\s+2\s+0\s+0$/m);
+  });
+
+  it('default config text is what the README documents', () => {
+    expect(defaultConfigText()).toMatch(/^platform: astring$/m);
+    expect(existsSync(DIST)).toBe(true);
+  });
+});
