@@ -8,15 +8,13 @@ import { stringify } from 'yaml';
 import { writeDistAtomically } from '../charts/dist-writer.js';
 import { renderDist } from '../charts/render.js';
 import { parseConfig } from '../regions/load.js';
-import { defaultConfigInput, tempDir } from '../test/helpers.js';
+import { inputWithRegions, tempDir } from '../test/helpers.js';
 
 const SIZES = [2, 10, 50];
 const RUNS = 7;
 
 function configText(n: number): string {
-  const input = defaultConfigInput();
-  input.regions = Array.from({ length: n }, (_, i) => ({ name: `r${i + 1}`, ordinal: i + 1, cluster: `astring-r${i + 1}` }));
-  return stringify(input);
+  return stringify(inputWithRegions(n));
 }
 
 function median(xs: number[]): number {

@@ -16,7 +16,7 @@ export function credentialFindings(path: string, text: string): string[] {
     [/^\s*(stringData|data):\s*$/m, 'a data/stringData block'],
     [/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/, 'PEM material'],
     [/[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, 'credentials in a URL'],
-    [/\b(password|passwd|pass|token|secret|apiKey|api_key)\s*[:=]\s*(?!<< \$[A-Z_]+ >>)(?!$)["']?[^\s"'{}]+/im, 'a literal credential value'],
+    [/\b(password|passwd|pass|token|secret|apiKey|api_key)[ \t]*[:=][ \t]*(?!<< \$[A-Z_]+ >>)["']?[^\s"'{}]+/im, 'a literal credential value'],
     [/\bPGPASSWORD\b|\bpassword=/i, 'a password in a DSN or environment'],
   ];
   for (const [re, what] of rules) {

@@ -27,7 +27,13 @@ function arbitraryConfig(n: number): fc.Arbitrary<{ config: PlatformConfig; shuf
     })
     .map(({ names, clusters, ordinals, exposure, tls, order }) => {
       const input = defaultConfigInput();
-      input.regions = names.map((name, i) => ({ name, ordinal: ordinals[i]!, cluster: clusters[i]! }));
+      input.regions = names.map((name, i) => ({
+        name,
+        ordinal: ordinals[i]!,
+        cluster: clusters[i]!,
+        cassandra: { datacenter: `dc-${name}`, size: 3 },
+      }));
+      input.cassandra.schemaRegion = names[0]!;
       input.nats!.gateway = {
         port: 7222,
         exposure,

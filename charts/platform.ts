@@ -4,26 +4,27 @@
  */
 import { App } from 'cdk8s';
 import { ArgoProject } from '../constructs/argocd/app-project.js';
-import { ComponentApplicationSet, type ComponentTarget } from '../constructs/argocd/component-application-set.js';
+import { ComponentApplicationSet, type ComponentTarget, type PinnedChart } from '../constructs/argocd/component-application-set.js';
 import { RootApplication } from '../constructs/argocd/root-application.js';
+import { ChatHistory } from '../constructs/cassandra/chat-history.js';
+import { k8ssandraOperatorValues } from '../constructs/cassandra/operator-values.js';
 import { certManagerValues } from '../constructs/cert-manager/cert-manager-values.js';
 import { PlatformNamespace } from '../constructs/namespace.js';
 import { NatsRegion } from '../constructs/nats/nats-region.js';
 import { HelmValuesFile, OutputChart } from '../constructs/output.js';
-import { DistPaths, Labels, rootApplicationName } from '../regions/names.js';
+import { cnpgOperatorValues } from '../constructs/postgres/cnpg-operator-values.js';
+import { PostgresRegion } from '../constructs/postgres/users-and-rooms.js';
+import { DistPaths, Labels, MANAGEMENT_TARGET, regionByName, rootApplicationName, type Component } from '../regions/names.js';
 import type { PlatformConfig } from '../regions/schema.js';
 
-/** Cluster-scoped kinds each component's chart creates (whitelisted in the AppProject). */
-const CLUSTER_SCOPED = {
-  namespace: [{ group: '', kind: 'Namespace' }],
-  certManager: [
-    { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
-    { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
-    { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
-    { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration' },
-    { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' },
-  ],
-};
+/** Cluster-scoped kinds the operator charts create (whitelisted in the AppProject). */
+const OPERATOR_CLUSTER_KINDS = [
+  { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+  { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration' },
+  { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' },
+];
 
 /** Regions in identity order (by ordinal): the one order every output uses. */
 export function normalize(config: PlatformConfig): PlatformConfig {
@@ -42,63 +43,122 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
   const mgmt = c.managementCluster.name;
   const argocdChart = new OutputChart(app, 'argocd', { outputDir: DistPaths.argocd, cluster: mgmt });
   const bootstrapChart = new OutputChart(app, 'bootstrap', { outputDir: DistPaths.bootstrap, cluster: mgmt });
-  const common = {
-    platform: c.platform,
-    argocdNamespace: c.argocd.namespace,
-    project: c.argocd.project,
-    gitops: c.gitops,
-  };
-  const regionTargets: ComponentTarget[] = c.regions.map((r) => ({ target: r.name, cluster: r.cluster }));
   const applicationSets: ComponentApplicationSet[] = [];
-  const clusterResources = [...CLUSTER_SCOPED.namespace];
+  const management: ComponentTarget = { target: MANAGEMENT_TARGET, cluster: mgmt };
+  const regionTargets: ComponentTarget[] = c.regions.map((r) => ({ target: r.name, cluster: r.cluster }));
 
-  // cert-manager: only where something asks for certificates.
-  if (c.nats.gateway.tls.enabled) {
-    for (const r of c.regions) {
-      const chart = new OutputChart(app, `${r.cluster}-cert-manager`, {
-        outputDir: DistPaths.clusterComponent(r.cluster, 'cert-manager'),
-        cluster: r.cluster,
-      });
-      new PlatformNamespace(chart, 'namespace', {
-        name: c.certManager.namespace,
-        enforce: 'restricted',
-        labels: { [Labels.partOf]: c.platform, [Labels.component]: 'cert-manager' },
-      });
-      new HelmValuesFile(chart, 'values', { cluster: r.cluster, chart: 'cert-manager', values: certManagerValues(c) });
-    }
-    applicationSets.push(
-      new ComponentApplicationSet(argocdChart, 'cert-manager', {
-        ...common,
-        component: 'cert-manager',
-        namespace: c.certManager.namespace,
-        targets: regionTargets,
-        helm: { repoURL: c.certManager.chart.repoURL, chart: 'cert-manager', version: c.certManager.chart.version, releaseName: 'cert-manager' },
-        manifests: true,
-        // The CRDs exceed the client-side-apply annotation limit.
-        syncOptions: ['ServerSideApply=true'],
-      }),
-    );
-    clusterResources.push(...CLUSTER_SCOPED.certManager);
-  }
-
-  for (const r of c.regions) {
-    const chart = new OutputChart(app, `${r.cluster}-nats`, {
-      outputDir: DistPaths.clusterComponent(r.cluster, 'nats'),
-      cluster: r.cluster,
+  /** The dist folder of `component` in `cluster`, optionally with its Namespace. */
+  const folder = (cluster: string, component: Component, namespace?: { name: string; enforce: 'restricted' | 'baseline' }) => {
+    const chart = new OutputChart(app, `${cluster}-${component}`, {
+      outputDir: DistPaths.clusterComponent(cluster, component),
+      cluster,
     });
+    if (namespace) {
+      new PlatformNamespace(chart, 'namespace', {
+        name: namespace.name,
+        enforce: namespace.enforce,
+        labels: { [Labels.partOf]: c.platform, [Labels.component]: component },
+      });
+    }
+    return chart;
+  };
+  const appSet = (
+    component: Component,
+    props: { namespace: string; targets: ComponentTarget[]; helm?: PinnedChart; syncOptions: string[]; prune?: boolean },
+  ) => {
+    const set = new ComponentApplicationSet(argocdChart, component, {
+      platform: c.platform,
+      argocdNamespace: c.argocd.namespace,
+      project: c.argocd.project,
+      gitops: c.gitops,
+      component,
+      manifests: true,
+      ...props,
+    });
+    applicationSets.push(set);
+    return set;
+  };
+
+  // cert-manager: every cluster (k8ssandra-operator, pgEdge client certificates, gateway TLS).
+  for (const t of [management, ...regionTargets]) {
+    const chart = folder(t.cluster, 'cert-manager', { name: c.certManager.namespace, enforce: 'restricted' });
+    new HelmValuesFile(chart, 'values', { cluster: t.cluster, chart: 'cert-manager', values: certManagerValues(c) });
+  }
+  appSet('cert-manager', {
+    namespace: c.certManager.namespace,
+    targets: [management, ...regionTargets],
+    helm: { repoURL: c.certManager.chart.repoURL, chart: 'cert-manager', version: c.certManager.chart.version, releaseName: 'cert-manager' },
+    // The CRDs exceed the client-side-apply annotation limit.
+    syncOptions: ['ServerSideApply=true'],
+  });
+
+  // NATS: one cluster per region, joined by gateways.
+  for (const r of c.regions) {
+    const chart = folder(r.cluster, 'nats');
     new NatsRegion(chart, 'nats', { config: c, region: r, manifests: chart });
   }
-  applicationSets.push(
-    new ComponentApplicationSet(argocdChart, 'nats', {
-      ...common,
-      component: 'nats',
-      namespace: c.nats.namespace,
-      targets: regionTargets,
-      helm: { repoURL: c.nats.chart.repoURL, chart: 'nats', version: c.nats.chart.version, releaseName: 'nats' },
-      manifests: true,
-      syncOptions: ['ServerSideApply=true'],
-    }),
-  );
+  appSet('nats', {
+    namespace: c.nats.namespace,
+    targets: regionTargets,
+    helm: { repoURL: c.nats.chart.repoURL, chart: 'nats', version: c.nats.chart.version, releaseName: 'nats' },
+    syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
+  });
+
+  // Cassandra: the operator everywhere (control plane on the management cluster), the
+  // K8ssandraCluster + ClientConfigs on the management cluster, the schema Job in one region.
+  const casNs = { name: c.cassandra.namespace, enforce: 'baseline' as const };
+  for (const t of [management, ...regionTargets]) {
+    const chart = folder(t.cluster, 'k8ssandra-operator', casNs);
+    new HelmValuesFile(chart, 'values', {
+      cluster: t.cluster,
+      chart: 'k8ssandra-operator',
+      values: k8ssandraOperatorValues(c, t.cluster === mgmt ? 'control-plane' : 'data-plane'),
+    });
+  }
+  appSet('k8ssandra-operator', {
+    namespace: c.cassandra.namespace,
+    targets: [management, ...regionTargets],
+    helm: { repoURL: c.cassandra.operator.chart.repoURL, chart: 'k8ssandra-operator', version: c.cassandra.operator.chart.version, releaseName: 'k8ssandra-operator' },
+    syncOptions: ['ServerSideApply=true'],
+  });
+  const leader = regionByName(c, c.cassandra.schemaRegion);
+  const leaderChart = folder(leader.cluster, 'cassandra');
+  new ChatHistory(app, 'chat-history', {
+    config: c,
+    management: folder(mgmt, 'cassandra'),
+    schemaRegion: leaderChart,
+  });
+  appSet('cassandra', {
+    namespace: c.cassandra.namespace,
+    targets: [management, { target: leader.name, cluster: leader.cluster }],
+    // The K8ssandraCluster's CRD arrives with the operator app.
+    syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
+    prune: false,
+  });
+
+  // Postgres: pgEdge's CloudNativePG operator, then one pgEdge node per region.
+  for (const r of c.regions) {
+    const chart = folder(r.cluster, 'cnpg-operator', { name: c.postgres.operator.namespace, enforce: 'restricted' });
+    new HelmValuesFile(chart, 'values', { cluster: r.cluster, chart: 'cloudnative-pg', values: cnpgOperatorValues(c) });
+  }
+  appSet('cnpg-operator', {
+    namespace: c.postgres.operator.namespace,
+    targets: regionTargets,
+    helm: { repoURL: c.postgres.operator.chart.repoURL, chart: 'cloudnative-pg', version: c.postgres.operator.chart.version, releaseName: 'cnpg' },
+    syncOptions: ['ServerSideApply=true'],
+  });
+  for (const r of c.regions) {
+    const chart = folder(r.cluster, 'postgres', { name: c.postgres.namespace, enforce: 'restricted' });
+    new PostgresRegion(chart, 'postgres', { config: c, region: r, manifests: chart });
+  }
+  appSet('postgres', {
+    namespace: c.postgres.namespace,
+    targets: regionTargets,
+    helm: { repoURL: c.postgres.chart.repoURL, chart: 'pgedge', version: c.postgres.chart.version, releaseName: 'pgedge' },
+    syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
+    // Never prune a database: a renamed node would otherwise delete its CNPG Cluster.
+    prune: false,
+  });
 
   new ArgoProject(argocdChart, 'project', {
     name: c.argocd.project,
@@ -106,7 +166,7 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
     platform: c.platform,
     sourceRepos: applicationSets.flatMap((s) => s.sourceRepos),
     destinations: applicationSets.flatMap((s) => s.destinations),
-    clusterResourceWhitelist: clusterResources,
+    clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }, ...OPERATOR_CLUSTER_KINDS],
   });
 
   new RootApplication(bootstrapChart, 'root', {

@@ -45,7 +45,7 @@ export function renderTree(tree: PlatformTree): DistFiles {
     }
   }
   for (const v of collect(tree.app, HelmValuesFile.isHelmValuesFile)) {
-    add(v.distPath, HEADER + toYaml(v.values));
+    add(v.distPath, HEADER + (v.comment ? `# ${v.comment}\n` : '') + toYaml(v.values));
   }
   const secrets = collect(tree.app, SecretRequirement.isSecretRequirement);
   add('SECRETS.md', secretsMarkdown(tree.config, secrets));

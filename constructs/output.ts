@@ -37,6 +37,8 @@ export interface HelmValuesFileProps {
   readonly chart: string;
   /** The values, written as YAML in insertion order. */
   readonly values: Record<string, unknown>;
+  /** One-line comment written at the top of the file (a formula, a warning). */
+  readonly comment?: string;
 }
 
 /** A Helm values file that an ApplicationSet passes to a pinned chart via `$values/...`. */
@@ -44,6 +46,7 @@ export class HelmValuesFile extends Construct {
   public readonly cluster: string;
   public readonly chart: string;
   public readonly values: Record<string, unknown>;
+  public readonly comment: string | undefined;
   /** Path relative to the dist root. */
   public readonly distPath: string;
 
@@ -52,6 +55,7 @@ export class HelmValuesFile extends Construct {
     this.cluster = props.cluster;
     this.chart = props.chart;
     this.values = props.values;
+    this.comment = props.comment;
     this.distPath = DistPaths.values(props.cluster, props.chart);
   }
 

@@ -70,7 +70,18 @@ export function parseConfig(text: string, file: string): PlatformConfig {
       }),
     );
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // Unresolved or exploding aliases surface only when the document is converted.
+    const alias = /alias[^:]*: (\S+)/i.exec((e as Error).message)?.[1];
+    const at = alias ? text.indexOf(`*${alias}`) : -1;
+    const { line, col } = pos(Math.max(0, at));
+    throw new ConfigError([
+      { file, line, col, path: '(yaml)', message: `${firstLine((e as Error).message)} (define the anchor before its alias, or write the value out)` },
+    ]);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([
       { file, line: 1, col: 1, path: '(root)', message: 'the config must be a YAML mapping (start from regions/platform.yaml)' },
@@ -80,7 +91,11 @@ export function parseConfig(text: string, file: string): PlatformConfig {
   const result = PlatformConfigSchema.safeParse(data);
   if (result.success) return result.data;
 
-  const problems = result.error.issues.map((issue) => {
+  // One problem per unknown key (zod groups them per mapping).
+  const issues: z.core.$ZodIssue[] = result.error.issues.flatMap((issue): z.core.$ZodIssue[] =>
+    issue.code === 'unrecognized_keys' ? issue.keys.map((k) => ({ ...issue, keys: [k] })) : [issue],
+  );
+  const problems = issues.map((issue) => {
     const path = issue.path as PropertyKey[];
     const located = locate(doc, path, issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
     const { line, col } = pos(located.offset);
@@ -89,7 +104,7 @@ export function parseConfig(text: string, file: string): PlatformConfig {
       line,
       col,
       path: formatPath(issue.code === 'unrecognized_keys' ? [...path, issue.keys[0]!] : path),
-      message: describeIssue(issue, valueAt(data, path), located.found),
+      message: describeIssue(issue, valueAt(data, path), located.found, path),
       offset: located.offset,
     };
   });
@@ -120,7 +135,7 @@ function locate(doc: Document, path: readonly PropertyKey[], key?: string): { of
     const seg = segments[i];
     const isLast = i === segments.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === seg);
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
       if (!pair) {
         found = false;
         break;
@@ -151,7 +166,7 @@ function locate(doc: Document, path: readonly PropertyKey[], key?: string): { of
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
@@ -177,19 +192,20 @@ function typeName(expected: string): string {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue, value: unknown, found: boolean): string {
+function describeIssue(issue: z.core.$ZodIssue, value: unknown, found: boolean, path: readonly PropertyKey[]): string {
   switch (issue.code) {
     case 'invalid_type': {
+      const expected = issue.expected === 'number' && isIntegerAt(path) ? 'int' : issue.expected;
       if (!found || value === undefined) {
-        return `required field is missing (add it: ${typeName(issue.expected)})`;
+        return `required field is missing (add it: ${typeName(expected)})`;
       }
-      return `expected ${typeName(issue.expected)}, got ${show(value)} (write ${typeName(issue.expected)})`;
+      return `expected ${typeName(expected)}, got ${show(value)} (write ${typeName(expected)})`;
     }
     case 'unrecognized_keys': {
       const unknown = issue.keys[0]!;
       const valid = validKeysAt(issue.path as PropertyKey[]);
       const near = closest(unknown, valid);
-      const hint = near ? `did you mean "${near}"?` : 'remove it';
+      const hint = near ? `did you mean "${near}"?` : 'remove it;';
       return `unknown key "${unknown}" (${hint} valid keys: ${valid.join(', ')})`;
     }
     case 'too_small': {
@@ -198,7 +214,7 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown, found: boolean):
       return `must be >= ${String(issue.minimum)}, got ${show(value)} (use a value from ${String(issue.minimum)} up)`;
     }
     case 'too_big': {
-      if (issue.origin === 'string') return `${issue.message}, got ${show(value)}`;
+      if (issue.origin === 'string') return `${show(value)} is longer than ${String(issue.maximum)} characters (shorten it)`;
       if (issue.origin === 'array') return `at most ${String(issue.maximum)} entries allowed, got ${Array.isArray(value) ? value.length : '?'} (remove entries)`;
       return `must be <= ${String(issue.maximum)}, got ${show(value)} (use a value up to ${String(issue.maximum)})`;
     }
@@ -214,8 +230,22 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown, found: boolean):
   }
 }
 
+/** True when the schema at `path` is an integer (z.int()). */
+function isIntegerAt(path: readonly PropertyKey[]): boolean {
+  const def = schemaAt(path)?._zod.def as unknown as { type: string; format?: string; checks?: unknown[] } | undefined;
+  return def?.type === 'number' && (def.format === 'safeint' || def.format === 'int32');
+}
+
 /** Keys the schema accepts at `path` (walks through defaults, optionals, arrays and pipes). */
 export function validKeysAt(path: readonly PropertyKey[]): string[] {
+  const schema = schemaAt(path);
+  if (!schema) return [];
+  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+  if (def.type !== 'object') return [];
+  return Object.keys(def['shape'] as object).filter((k) => k !== '$schema');
+}
+
+function schemaAt(path: readonly PropertyKey[]): z.core.$ZodType | undefined {
   let schema: z.core.$ZodType | undefined = PlatformConfigSchema as unknown as z.core.$ZodType;
   const unwrap = (s: z.core.$ZodType | undefined): z.core.$ZodType | undefined => {
     let cur = s;
@@ -233,7 +263,7 @@ export function validKeysAt(path: readonly PropertyKey[]): string[] {
   };
   schema = unwrap(schema);
   for (const seg of path) {
-    if (!schema) return [];
+    if (!schema) return undefined;
     const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
     if (def.type === 'object' && typeof seg === 'string') {
       schema = unwrap((def['shape'] as Record<string, z.core.$ZodType>)[seg]);
@@ -242,13 +272,10 @@ export function validKeysAt(path: readonly PropertyKey[]): string[] {
     } else if (def.type === 'record') {
       schema = unwrap(def['valueType'] as z.core.$ZodType);
     } else {
-      return [];
+      return undefined;
     }
   }
-  if (!schema) return [];
-  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
-  if (def.type !== 'object') return [];
-  return Object.keys(def['shape'] as object).filter((k) => k !== '$schema');
+  return schema;
 }
 
 /** Closest candidate by edit distance, if close enough to be a typo. */

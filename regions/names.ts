@@ -117,7 +117,147 @@ export function natsRegionNames(c: NamingConfig, region: Pick<Region, 'name' | '
 }
 
 /** The components regionmesh deploys; each is one ApplicationSet and one folder per cluster. */
-export type Component = 'nats' | 'cert-manager';
+export type Component =
+  | 'nats'
+  | 'cert-manager'
+  | 'k8ssandra-operator'
+  | 'cassandra'
+  | 'cnpg-operator'
+  | 'postgres'
+  | 'chat';
+
+/** Target name of the management cluster in Application names and labels. */
+export const MANAGEMENT_TARGET = 'management';
+
+// ---------------------------------------------------------------------------------------
+// Cassandra (k8ssandra-operator + cass-operator naming rules)
+
+/** The slice of config Cassandra names depend on. */
+export interface CassandraNamingConfig {
+  readonly cassandra: { readonly clusterName: string; readonly namespace: string };
+}
+
+/** Rack names of a DC: the configured racks, else cass-operator's single rack `default`. */
+export function cassandraRacks(region: { readonly cassandra: { readonly racks: ReadonlyArray<{ readonly name: string }> } }): string[] {
+  return region.cassandra.racks.length > 0 ? region.cassandra.racks.map((r) => r.name) : ['default'];
+}
+
+export interface CassandraRegionNames {
+  /** Cassandra DC name = CassandraDatacenter metadata.name (no datacenterName override). */
+  readonly datacenter: string;
+  /** cass-operator's per-DC Service: `<cluster>-<dc>-service`. */
+  readonly service: string;
+  /** `host:9042` of the local DC, from inside the region's cluster. */
+  readonly contactPoint: string;
+  /** StatefulSets, one per rack: `<cluster>-<dc>-<rack>-sts` (the webhook allows 60 characters). */
+  readonly statefulSets: readonly string[];
+  /** ClientConfig on the management cluster (its contextName is the region's cluster). */
+  readonly clientConfig: string;
+  /** Secret (key `kubeconfig`) on the management cluster that the ClientConfig points at. */
+  readonly kubeconfigSecret: string;
+}
+
+export function cassandraRegionNames(
+  c: CassandraNamingConfig,
+  region: Pick<Region, 'cluster'> & { readonly cassandra: { readonly datacenter: string; readonly racks: ReadonlyArray<{ readonly name: string }> } },
+): CassandraRegionNames {
+  const cluster = c.cassandra.clusterName;
+  const dc = region.cassandra.datacenter;
+  const service = `${cluster}-${dc}-service`;
+  return {
+    datacenter: dc,
+    service,
+    contactPoint: `${inClusterServiceHost(c.cassandra.namespace, service)}:9042`,
+    statefulSets: cassandraRacks(region).map((rack) => `${cluster}-${dc}-${rack}-sts`),
+    clientConfig: region.cluster,
+    kubeconfigSecret: `${region.cluster}-kubeconfig`,
+  };
+}
+
+/** Cassandra Secrets. */
+export const CassandraSecrets = {
+  /** Superuser (keys `username`, `password`) on the management cluster; the operator replicates it to every DC. */
+  superuser: (c: CassandraNamingConfig) => `${c.cassandra.clusterName}-superuser`,
+  /** Password of the chat app role (key `password`). */
+  appCredentials: 'cassandra-app-credentials',
+  /** Medusa bucket credentials (key `credentials`), in every region. */
+  medusaBucket: 'medusa-bucket-key',
+} as const;
+
+// ---------------------------------------------------------------------------------------
+// Postgres (pgEdge chart + CloudNativePG naming rules)
+
+export interface PostgresNamingConfig {
+  readonly postgres: { readonly appName: string; readonly namespace: string; readonly database: string };
+}
+
+export interface PostgresRegionNames {
+  /** Spock node name `n<ordinal>` (the chart derives snowflake.node from it). */
+  readonly node: string;
+  /** CNPG Cluster `<appName>-n<ordinal>`. */
+  readonly cnpgCluster: string;
+  /** Read-write Service of the primary: `<cnpgCluster>-rw`. */
+  readonly rwService: string;
+  /** The rw Service as every cluster resolves it (the node's advertised host). */
+  readonly hostname: string;
+  /** The rw Service from inside the region's own cluster. */
+  readonly internalHostname: string;
+}
+
+export function postgresRegionNames(
+  c: PostgresNamingConfig & Pick<NamingConfig, 'dns'>,
+  region: Pick<Region, 'cluster' | 'ordinal'>,
+): PostgresRegionNames {
+  const node = `n${region.ordinal}`;
+  const cnpgCluster = `${c.postgres.appName}-${node}`;
+  const rwService = `${cnpgCluster}-rw`;
+  return {
+    node,
+    cnpgCluster,
+    rwService,
+    hostname: crossClusterServiceHost(c, region.cluster, c.postgres.namespace, rwService),
+    internalHostname: rwService,
+  };
+}
+
+/** Where the pgEdge chart projects the `pgedge` client certificate inside every postgres pod. */
+export const PGEDGE_PROJECTED_CERT_DIR = '/projected/pgedge/certificates';
+
+/** The role Spock subscriptions connect as (client-certificate auth, never a password). */
+export const SPOCK_REPLICATION_ROLE = 'pgedge';
+
+/**
+ * The DSN a node is advertised with. Stored in Spock's catalogs, so it is byte-identical
+ * everywhere and carries no password: the postgres server authenticates with the projected
+ * client certificate.
+ */
+export function spockNodeDsn(c: PostgresNamingConfig & Pick<NamingConfig, 'dns'>, region: Pick<Region, 'cluster' | 'ordinal'>): string {
+  const n = postgresRegionNames(c, region);
+  return [
+    `host=${n.hostname}`,
+    'port=5432',
+    `dbname=${c.postgres.database}`,
+    `user=${SPOCK_REPLICATION_ROLE}`,
+    `sslcert=${PGEDGE_PROJECTED_CERT_DIR}/tls.crt`,
+    `sslkey=${PGEDGE_PROJECTED_CERT_DIR}/tls.key`,
+    'sslmode=require',
+  ].join(' ');
+}
+
+/** `sub_<provider>_<subscriber>`, created on the subscriber. */
+export function spockSubscriptionName(provider: string, subscriber: string): string {
+  return `sub_${provider}_${subscriber}`;
+}
+
+/** Client-certificate Secrets of the pgEdge chart, issued in every region from one shared CA. */
+export const PostgresSecrets = {
+  /** The shared client CA key pair (keys `tls.crt`, `tls.key`, `ca.crt`): identical in every region. */
+  clientCa: 'client-ca-key-pair',
+  streamingReplica: 'streaming-replica-client-cert',
+  pgedge: 'pgedge-client-cert',
+  admin: 'admin-client-cert',
+  app: 'app-client-cert',
+} as const;
 
 /** ArgoCD Application generated for `component` in `cluster`: `<platform>-<component>-<cluster-or-region>`. */
 export function applicationName(c: Pick<NamingConfig, 'platform'>, component: Component, target: string): string {
@@ -154,7 +294,9 @@ export const Labels = {
  * Length and format rules on computed names (the operators and Kubernetes reject them
  * otherwise). Each rule points at the config field to change.
  */
-export function computedNameRules(c: NamingConfig): Array<{ path: Array<string | number>; message: string }> {
+export function computedNameRules(
+  c: NamingConfig & Partial<CassandraNamingConfig> & Partial<PostgresNamingConfig>,
+): Array<{ path: Array<string | number>; message: string }> {
   const out: Array<{ path: Array<string | number>; message: string }> = [];
   if (!isDnsLabel(c.platform)) return out; // reported by the field's own rule
   c.regions.forEach((region, i) => {
@@ -168,6 +310,36 @@ export function computedNameRules(c: NamingConfig): Array<{ path: Array<string |
         out.push({
           path: ['regions', i, 'name'],
           message: `${what} "${value}" is not a DNS label of at most ${DNS_LABEL_MAX} characters (shorten the platform or region name)`,
+        });
+      }
+    }
+    const full = region as Partial<Region>;
+    if (c.cassandra && full.cassandra && isDnsLabel(full.cassandra.datacenter) && isDnsLabel(c.cassandra.clusterName)) {
+      const names = cassandraRegionNames(c as CassandraNamingConfig, { cluster: region.cluster, cassandra: full.cassandra });
+      for (const sts of names.statefulSets) {
+        if (sts.length > 60) {
+          out.push({
+            path: ['regions', i, 'cassandra', 'datacenter'],
+            message: `StatefulSet name "${sts}" is ${sts.length} characters; k8ssandra-operator allows 60 (shorten cassandra.clusterName, the DC name or the rack names)`,
+          });
+        }
+      }
+      if (!isDnsLabel(names.service)) {
+        out.push({
+          path: ['regions', i, 'cassandra', 'datacenter'],
+          message: `Service name "${names.service}" is longer than 63 characters (shorten cassandra.clusterName or the DC name)`,
+        });
+      }
+    }
+    if (c.postgres && full.ordinal !== undefined && isDnsLabel(c.postgres.appName)) {
+      const pg = postgresRegionNames({ ...c, postgres: c.postgres } as PostgresNamingConfig & Pick<NamingConfig, 'dns'>, {
+        cluster: region.cluster,
+        ordinal: full.ordinal,
+      });
+      if (!isDnsLabel(pg.rwService)) {
+        out.push({
+          path: ['postgres', 'appName'],
+          message: `Service name "${pg.rwService}" is not a DNS label of at most 63 characters (shorten postgres.appName)`,
         });
       }
     }

@@ -39,7 +39,7 @@ const helmRepoUrl = z.string().regex(/^(https:\/\/|oci:\/\/)\S+$/, {
 
 const imageTag = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, {
   message: 'is not an image tag (e.g. "2.14.2-alpine")',
-}).refine((t) => t !== 'latest', { message: 'must be pinned, not "latest" (use an exact tag)' });
+}).refine((t) => t !== 'latest', { message: 'is not pinned (use an exact tag such as "2.14.2-alpine")' });
 
 export const ResourcesSchema = z
   .strictObject({
@@ -63,6 +63,23 @@ export const RegionSchema = z
     cluster: dnsLabel('cluster name').describe(
       'ArgoCD destination name and kube context of this region\'s Kubernetes cluster.',
     ),
+    cassandra: z
+      .strictObject({
+        datacenter: dnsLabel('datacenter name').describe(
+          'Cassandra DC name (DNS-1035 label, immutable): the K8ssandraCluster DC, the NetworkTopologyStrategy key and the driver\'s local DC.',
+        ),
+        size: z.int().min(1).max(100).default(3).describe('Cassandra nodes in this DC (at least the replication factor).'),
+        racks: z
+          .array(
+            z.strictObject({
+              name: dnsLabel('rack name').refine((n) => n.length >= 2, { message: 'must be at least 2 characters (operator rule)' }),
+              zone: z.string().min(1).describe('Value of topology.kubernetes.io/zone for this rack.'),
+            }),
+          )
+          .default([])
+          .describe('One rack per zone; empty means one rack named "default". Never reorder; add only at the end.'),
+      })
+      .describe('This region\'s Cassandra datacenter.'),
   })
   .describe('One region: a Kubernetes cluster that serves users on its own.');
 
@@ -158,6 +175,111 @@ export const CertManagerSchema = z
   })
   .describe('cert-manager, installed in every cluster that needs certificates (gateway TLS).');
 
+const imageRef = z.strictObject({
+  repository: z.string().min(1),
+  tag: imageTag,
+});
+
+export const AppSchema = z
+  .strictObject({
+    image: imageRef.describe('The regionmesh app image (chat backend and bootstrap jobs), pinned.'),
+    namespace: dnsLabel('namespace').default('chat').describe('Namespace of the chat backend in every region.'),
+  })
+  .describe('The regionmesh runtime image built from app/Dockerfile.');
+
+const semverDefault = (v: string) => exactVersion.default(v);
+
+export const CassandraSchema = z
+  .strictObject({
+    clusterName: dnsLabel('Cassandra cluster name', 30).describe(
+      'K8ssandraCluster name = Cassandra cluster name (immutable). Prefixes StatefulSets and Services.',
+    ),
+    namespace: dnsLabel('namespace').default('k8ssandra-operator').describe(
+      'Namespace of the operator, the K8ssandraCluster and every DC (the same name in every cluster).',
+    ),
+    serverVersion: exactVersion.default('5.0.6').describe('Cassandra version, exact (cluster level).'),
+    replicationFactor: z.int().min(1).max(9).default(3).describe('Replicas of the chat keyspace in every DC.'),
+    keyspace: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,47}$/, { message: 'is not a CQL keyspace name (lowercase letters, digits, _; start with a letter)' })
+      .default('chat'),
+    appRole: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,47}$/, { message: 'is not a role name (lowercase letters, digits, _)' })
+      .default('chat_app')
+      .describe('The role the chat backend uses (never the superuser).'),
+    schemaRegion: dnsLabel('region name', 20).describe('The one region whose Job creates the keyspace, role and tables.'),
+    storageSize: quantity.default('10Gi').describe('PVC size per Cassandra node.'),
+    heapSize: quantity.default('1Gi').describe('JVM heap (initial = max).'),
+    resources: ResourcesSchema.default({ cpu: '1', memory: '4Gi' }),
+    reaper: z
+      .strictObject({ autoScheduling: z.boolean().default(true).describe('Scheduled repairs for every keyspace.') })
+      .prefault({})
+      .describe('Reaper (repairs) is always on: one per DC.'),
+    medusa: z
+      .strictObject({
+        storageProvider: z.enum(['s3', 's3_compatible', 'google_storage', 'azure_blobs', 's3_rgw', 'ibm_storage']),
+        bucketName: z.string().min(3),
+        region: z.string().optional(),
+        host: z.string().optional().describe('Endpoint host for s3_compatible storage (e.g. R2, MinIO).'),
+        secure: z.boolean().default(true),
+      })
+      .optional()
+      .describe('Medusa backups to this bucket (per-region prefix); omit to disable backups.'),
+    operator: z
+      .strictObject({
+        chart: z
+          .strictObject({
+            repoURL: helmRepoUrl.default('https://helm.k8ssandra.io/stable'),
+            version: semverDefault('1.32.5'),
+          })
+          .prefault({}),
+        imageTag: imageTag.default('v1.32.5').describe('Operator image tag (the chart defaults to "latest").'),
+      })
+      .prefault({}),
+    bootstrapDeadlineSeconds: z.int().min(30).max(7200).default(900),
+  })
+  .describe('Chat history: one Cassandra cluster, one DC per region, run by k8ssandra-operator on the management cluster.');
+
+export const PostgresSchema = z
+  .strictObject({
+    appName: dnsLabel('pgEdge appName', 26).describe('pgEdge appName (at most 26 characters): CNPG Clusters are <appName>-n<ordinal>.'),
+    namespace: dnsLabel('namespace').default('pgedge'),
+    database: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,62}$/, { message: 'is not a database name' })
+      .default('app')
+      .describe('Application database (the chart creates it, owned by role app).'),
+    chart: z
+      .strictObject({ repoURL: helmRepoUrl.default('https://pgedge.github.io/charts'), version: semverDefault('0.2.0') })
+      .prefault({}),
+    operator: z
+      .strictObject({
+        chart: z
+          .strictObject({ repoURL: helmRepoUrl.default('https://pgedge.github.io/charts'), version: semverDefault('0.27.1') })
+          .prefault({}),
+        namespace: dnsLabel('namespace').default('cnpg-system'),
+      })
+      .prefault({})
+      .describe('pgEdge\'s build of the CloudNativePG operator chart.'),
+    image: z
+      .string()
+      .regex(/^[^\s:]+:[A-Za-z0-9_.-]+$/, { message: 'is not a pinned image (registry/name:tag)' })
+      .refine((i) => !i.endsWith(':latest'), { message: 'is not pinned (use an exact tag, not "latest")' })
+      .default('ghcr.io/pgedge/pgedge-postgres:17.6-spock5.0.0-standard-1'),
+    instances: z.int().min(1).max(9).default(2).describe('Postgres instances per region (1 primary + standbys).'),
+    storageSize: quantity.default('10Gi'),
+    resources: ResourcesSchema.default({ cpu: '500m', memory: '1Gi' }),
+    walArchive: z
+      .strictObject({
+        barmanObjectName: dnsLabel('ObjectStore name').describe('barman-cloud ObjectStore in the pgedge namespace of every region.'),
+      })
+      .optional()
+      .describe('WAL archiving through the barman-cloud CNPG plugin (the reference uses r2-storage).'),
+    bootstrapDeadlineSeconds: z.int().min(30).max(7200).default(900),
+  })
+  .describe('Users and rooms: one pgEdge Postgres per region, joined by Spock subscriptions in a full mesh.');
+
 const PlatformObjectSchema = z.strictObject({
   $schema: z.string().optional().describe('Path of the JSON Schema, for editors.'),
   platform: dnsLabel('platform name', 20).describe(
@@ -175,7 +297,7 @@ const PlatformObjectSchema = z.strictObject({
         .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
           message: 'is not a relative path inside the repository (e.g. "dist" or "envs/prod/dist")',
         })
-        .refine((p) => !p.split('/').includes('..'), { message: 'must not contain ".."' })
+        .refine((p) => !p.split('/').includes('..'), { message: 'leaves the repository (remove "..": use a path inside it, e.g. "dist")' })
         .default('dist')
         .describe('Path of dist/ inside the repository.'),
     })
@@ -202,6 +324,9 @@ const PlatformObjectSchema = z.strictObject({
   regions: z.array(RegionSchema).min(1, { message: 'needs at least one region' }).max(64),
   nats: NatsSchema.prefault({}),
   certManager: CertManagerSchema.prefault({}),
+  app: AppSchema,
+  cassandra: CassandraSchema,
+  postgres: PostgresSchema,
 });
 
 type RawPlatform = z.output<typeof PlatformObjectSchema>;
@@ -278,17 +403,59 @@ export function platformRules(c: RawPlatform): PlatformRuleViolation[] {
       });
     }
   }
+  for (const [first, dup] of duplicates(c.regions, (r) => r.cassandra.datacenter)) {
+    v.push({
+      path: ['regions', dup, 'cassandra', 'datacenter'],
+      message: `duplicate Cassandra datacenter "${c.regions[dup]!.cassandra.datacenter}", already used by regions[${first}] (every region is its own DC)`,
+    });
+  }
+  c.regions.forEach((r, i) => {
+    const rf = c.cassandra.replicationFactor;
+    if (r.cassandra.size < rf) {
+      v.push({
+        path: ['regions', i, 'cassandra', 'size'],
+        message: `DC size ${r.cassandra.size} is below the replication factor ${rf} (LOCAL_QUORUM needs ${rf} replicas in the DC; set size >= ${rf} or lower cassandra.replicationFactor)`,
+      });
+    }
+    const racks = r.cassandra.racks.length;
+    if (racks > 0 && r.cassandra.size % racks !== 0) {
+      v.push({
+        path: ['regions', i, 'cassandra', 'size'],
+        message: `DC size ${r.cassandra.size} is not a multiple of its ${racks} racks (use a multiple so every rack holds the same number of nodes)`,
+      });
+    }
+    for (const [first, dup] of duplicates(r.cassandra.racks, (x) => x.name)) {
+      v.push({ path: ['regions', i, 'cassandra', 'racks', dup, 'name'], message: `duplicate rack name, already used by racks[${first}] (rename it)` });
+    }
+  });
+  if (!c.regions.some((r) => r.name === c.cassandra.schemaRegion)) {
+    v.push({
+      path: ['cassandra', 'schemaRegion'],
+      message: `"${c.cassandra.schemaRegion}" is not a region (use one of ${c.regions.map((r) => r.name).join(', ')})`,
+    });
+  }
   for (const rule of computedNameRules(c)) {
     v.push({ path: rule.path, message: rule.message });
   }
   return v;
 }
 
-export const PlatformConfigSchema = PlatformObjectSchema.superRefine((config, ctx) => {
-  for (const violation of platformRules(config)) {
-    ctx.addIssue({ code: 'custom', path: [...violation.path], message: violation.message, params: { crossField: true } });
-  }
-});
+export const PlatformConfigSchema = PlatformObjectSchema.superRefine(
+  (config, ctx) => {
+    let violations: PlatformRuleViolation[];
+    try {
+      violations = platformRules(config);
+    } catch {
+      // The shape itself is broken (already reported field by field); cross-field rules wait.
+      return;
+    }
+    for (const violation of violations) {
+      ctx.addIssue({ code: 'custom', path: [...violation.path], message: violation.message, params: { crossField: true } });
+    }
+  },
+  // Run the cross-field rules even when a field failed, so one run lists every problem.
+  { when: (payload) => payload.value !== null && typeof payload.value === 'object' },
+);
 
 /** The config as written (defaults optional). */
 export type PlatformConfigInput = z.input<typeof PlatformConfigSchema>;

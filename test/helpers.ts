@@ -27,10 +27,22 @@ export function configFrom(input: unknown): PlatformConfig {
   return parseConfig(JSON.stringify(input), 'test-config.yaml');
 }
 
+/** Region entry i (1-based) of generated configs: r<i>, ordinal i, cluster astring-r<i>, DC dc<i>. */
+export function regionEntry(i: number): PlatformConfigInput['regions'][number] {
+  return { name: `r${i}`, ordinal: i, cluster: `astring-r${i}`, cassandra: { datacenter: `dc${i}`, size: 3 } };
+}
+
+/** The default config as written, with `n` generated regions (schema region r1). */
+export function inputWithRegions(n: number): PlatformConfigInput {
+  const input = defaultConfigInput();
+  input.regions = Array.from({ length: n }, (_, i) => regionEntry(i + 1));
+  input.cassandra.schemaRegion = 'r1';
+  return input;
+}
+
 /** A config with `n` regions r1..rn (ordinals 1..n) derived from the default one. */
 export function configWithRegions(n: number, mutate?: (c: PlatformConfigInput) => void): PlatformConfig {
-  const input = defaultConfigInput();
-  input.regions = Array.from({ length: n }, (_, i) => ({ name: `r${i + 1}`, ordinal: i + 1, cluster: `astring-r${i + 1}` }));
+  const input = inputWithRegions(n);
   mutate?.(input);
   return configFrom(input);
 }

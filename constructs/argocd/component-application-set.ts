@@ -39,6 +39,8 @@ export interface ComponentApplicationSetProps {
   readonly manifests: boolean;
   /** Extra sync options, e.g. `ServerSideApply=true` for big CRDs. */
   readonly syncOptions?: readonly string[];
+  /** Let automated sync delete objects that left Git. Off for databases. @default true */
+  readonly prune?: boolean;
 }
 
 /** The per-target parameters; computed in TS so the Go template only substitutes. */
@@ -46,7 +48,8 @@ export interface ComponentElement {
   readonly name: string;
   readonly target: string;
   readonly cluster: string;
-  readonly valueFile: string;
+  /** Present when the component has a chart. */
+  readonly valueFile?: string;
   readonly manifests: string;
 }
 
@@ -75,7 +78,7 @@ export class ComponentApplicationSet extends ApiObject {
       name: applicationName({ platform: props.platform }, props.component, t.target),
       target: t.target,
       cluster: t.cluster,
-      valueFile: props.helm ? `$values/${root}/${DistPaths.values(t.cluster, props.helm.chart)}` : '',
+      ...(props.helm ? { valueFile: `$values/${root}/${DistPaths.values(t.cluster, props.helm.chart)}` } : {}),
       manifests: `${root}/${DistPaths.clusterComponent(t.cluster, props.component)}`,
     }));
     const names = new Set(elements.map((e) => e.name));
@@ -140,7 +143,7 @@ export class ComponentApplicationSet extends ApiObject {
             project: props.project,
             destination: { name: '{{.cluster}}', namespace: props.namespace },
             sources,
-            syncPolicy: automatedSyncPolicy(props.syncOptions ?? []),
+            syncPolicy: automatedSyncPolicy(props.syncOptions ?? [], { prune: props.prune ?? true }),
           },
         },
       },

@@ -16,12 +16,16 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { limit: 10, duration: '10s', factor: 2, maxDuration: '5m' };
 
-export function automatedSyncPolicy(syncOptions: readonly string[], retry: RetryPolicy = DEFAULT_RETRY) {
+export function automatedSyncPolicy(
+  syncOptions: readonly string[],
+  opts: { prune?: boolean; retry?: RetryPolicy } = {},
+) {
+  const retry = opts.retry ?? DEFAULT_RETRY;
   if (!Number.isInteger(retry.factor) || retry.factor < 1) {
     throw new Error(`retry.factor must be a positive integer for ArgoCD, got ${retry.factor}`);
   }
   return {
-    automated: { enabled: true, prune: true, selfHeal: true, allowEmpty: false },
+    automated: { enabled: true, prune: opts.prune ?? true, selfHeal: true, allowEmpty: false },
     retry: {
       limit: retry.limit,
       backoff: { duration: retry.duration, factor: retry.factor, maxDuration: retry.maxDuration },

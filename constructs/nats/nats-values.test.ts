@@ -120,16 +120,17 @@ describe('gateway TLS', () => {
     });
   });
 
-  it('deploys cert-manager to every region with server-side apply', () => {
+  it('relies on cert-manager, which every cluster gets with server-side apply', () => {
     const set = parse(files.get('argocd/applicationset-astring-cert-manager.yaml')!) as Values;
-    expect(set.spec.generators[0].list.elements.map((e: { cluster: string }) => e.cluster)).toEqual(['astring-r1', 'astring-r2']);
+    expect(set.spec.generators[0].list.elements.map((e: { cluster: string }) => e.cluster)).toEqual(['astring-mgmt', 'astring-r1', 'astring-r2']);
     expect(set.spec.template.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
     expect(files.has('values/astring-r2/cert-manager.yaml')).toBe(true);
   });
 
-  it('emits no Certificate and no cert-manager without TLS', () => {
+  it('emits no gateway Certificate without TLS', () => {
     const plain = renderDist(configWithRegions(2));
-    expect([...plain.keys()].filter((p) => p.includes('cert'))).toEqual([]);
+    expect([...plain.keys()].filter((p) => p.includes('/nats/certificate'))).toEqual([]);
+    expect(parse(plain.get('values/astring-r1/nats.yaml')!).config.gateway.tls).toBeUndefined();
   });
 });
 

@@ -1,0 +1,47 @@
+import type { Construct } from 'constructs';
+import { Labels, postgresRegionNames, PostgresSecrets, spockNodeDsn } from '../../regions/names.js';
+import type { PlatformConfig, Region } from '../../regions/schema.js';
+import { BootstrapJob } from '../bootstrap-job.js';
+import type { EnvSource } from '../workload.js';
+
+/** Where the Job mounts the admin client certificate. */
+export const ADMIN_CERT_DIR = '/etc/regionmesh/postgres-admin';
+
+/** Every node with the DSN it is advertised with (sorted by ordinal): identical in every region. */
+export function spockNodes(c: PlatformConfig): Array<{ name: string; dsn: string }> {
+  return c.regions.map((r) => ({ name: postgresRegionNames(c, r).node, dsn: spockNodeDsn(c, r) }));
+}
+
+/** The environment of `bootstrap-spock` (app/spock) for one region. */
+export function spockBootstrapEnv(c: PlatformConfig, region: Region): Record<string, EnvSource> {
+  const me = postgresRegionNames(c, region);
+  return {
+    SPOCK_DIALECT: 'spock',
+    SPOCK_NODE: me.node,
+    SPOCK_NODES: JSON.stringify(spockNodes(c)),
+    SPOCK_DEADLINE_SECONDS: String(c.postgres.bootstrapDeadlineSeconds),
+    PGHOST: me.internalHostname,
+    PGPORT: '5432',
+    PGDATABASE: c.postgres.database,
+    PGUSER: 'admin',
+    PGSSLMODE: 'require',
+    PGSSLCERT: `${ADMIN_CERT_DIR}/tls.crt`,
+    PGSSLKEY: `${ADMIN_CERT_DIR}/tls.key`,
+  };
+}
+
+/** This region's Spock node and its subscriptions to every peer. */
+export class SpockBootstrapJob extends BootstrapJob {
+  constructor(scope: Construct, id: string, c: PlatformConfig, region: Region) {
+    super(scope, id, {
+      name: 'bootstrap-spock',
+      namespace: c.postgres.namespace,
+      image: `${c.app.image.repository}:${c.app.image.tag}`,
+      command: 'bootstrap-spock',
+      env: spockBootstrapEnv(c, region),
+      secretMounts: { [ADMIN_CERT_DIR]: PostgresSecrets.admin },
+      deadlineSeconds: c.postgres.bootstrapDeadlineSeconds,
+      labels: { [Labels.partOf]: c.platform, [Labels.component]: 'postgres', [Labels.region]: region.name },
+    });
+  }
+}

@@ -1,0 +1,693 @@
+/**
+ * A real NATS super-cluster on loopback: one nats-server per region, joined by exactly the
+ * gateway block the Helm values carry (`gatewayMergeBlock`). Used by tests and by people who
+ * want to poke at the platform's messaging without a Kubernetes cluster.
+ *
+ * How it maps the generated world onto one machine:
+ * - every region listens for gateways on its own loopback address 127.0.0.<ordinal+1>, on the
+ *   configured gateway port (the same in every region, as in production);
+ * - the generated gateway hostnames (`nats-headless.nats.<cluster>.<suffix>`) resolve to those
+ *   addresses through a generated hosts file, bind-mounted over /etc/hosts inside a private
+ *   mount namespace per server (`unshare -m`); the real /etc/hosts is never touched. This needs
+ *   root (or CAP_SYS_ADMIN) and util-linux `unshare`;
+ * - client and monitor ports are picked free on 127.0.0.1;
+ * - credentials are random, live only in the child processes' environment and are expanded by
+ *   nats-server from the `<< $VAR >>` references, exactly as in the pods.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { accessSync, closeSync, constants as fsConstants, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { envReference, gatewayMergeBlock } from '../constructs/nats/gateway.js';
+import { NatsEnv, natsRegionNames, regionByName } from '../regions/names.js';
+import type { PlatformConfig, Region } from '../regions/schema.js';
+
+/** A user/password pair. */
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** What to tell a human whose machine lacks nats-server. */
+export const NATS_SERVER_MISSING =
+  'nats-server is not installed (looked on PATH and in /usr/sbin, /usr/local/bin): run `apt-get install nats-server` (Debian/Ubuntu) or set NATS_SERVER_BIN';
+
+/** The chart's rule: a JSON string `"<< X >>"` becomes the raw text X in nats.conf. */
+const RAW_VALUE = /"<<\s+(.*?)\s+>>"/g;
+
+/**
+ * nats.conf text for `obj`, produced the way the NATS Helm chart does it: pretty JSON, then
+ * every `"<< X >>"` string replaced by the raw X (so `"<< $GATEWAY_USER >>"` becomes the
+ * environment reference `$GATEWAY_USER`, expanded by nats-server at start-up).
+ */
+export function natsConfText(obj: Record<string, unknown>): string {
+  return `${JSON.stringify(obj, null, 2).replace(RAW_VALUE, '$1')}\n`;
+}
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const ALNUM = `${LETTERS}0123456789`;
+
+/**
+ * A random credential: letters and digits, starting with a letter. nats-server parses an
+ * expanded `$VAR` like any config value, so a value such as `123` or `true` would not be a
+ * string; a leading letter (and no punctuation) keeps it one.
+ */
+export function randomCredential(length = 24): string {
+  let out = LETTERS[randomInt(LETTERS.length)]!;
+  while (out.length < length) out += ALNUM[randomInt(ALNUM.length)]!;
+  return out;
+}
+
+function randomCredentials(userPrefix: string): Credentials {
+  return { user: `${userPrefix}${randomCredential(12)}`, password: randomCredential(32) };
+}
+
+const EXTRA_PATH = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/sbin', '/bin'];
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Absolute path of nats-server ($NATS_SERVER_BIN, PATH, then the usual sbin dirs), or undefined. */
+export function findNatsServer(): string | undefined {
+  const fromEnv = process.env['NATS_SERVER_BIN'];
+  if (fromEnv) return isExecutable(fromEnv) ? fromEnv : undefined;
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), ...EXTRA_PATH];
+  for (const dir of dirs) {
+    const candidate = join(dir, 'nats-server');
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** `nats-server --version` output (e.g. `nats-server: v2.9.10`); throws NATS_SERVER_MISSING. */
+export function natsServerVersion(bin = findNatsServer()): string {
+  if (!bin) throw new Error(NATS_SERVER_MISSING);
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error || r.status !== 0) throw new Error(`${NATS_SERVER_MISSING} (${bin} --version failed: ${r.error?.message ?? r.stderr})`);
+  return r.stdout.trim();
+}
+
+/** The loopback address of the region with `ordinal`: 127.0.0.<ordinal+1>. */
+export function loopbackAddress(ordinal: number): string {
+  if (!Number.isInteger(ordinal) || ordinal < 1 || ordinal > 253) throw new Error(`ordinal ${ordinal} has no lab loopback address (1..253)`);
+  return `127.0.0.${ordinal + 1}`;
+}
+
+function canListen(host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(undefined));
+    srv.listen({ host, port, exclusive: true }, () => {
+      const addr = srv.address();
+      const got = typeof addr === 'object' && addr ? addr.port : undefined;
+      srv.close(() => resolve(got));
+    });
+  });
+}
+
+/** The kernel's ephemeral (outgoing) port range; a listener there can lose its port to a connect(). */
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo !== undefined && hi !== undefined && Number.isInteger(lo) && Number.isInteger(hi)) return [lo, hi];
+  } catch {
+    /* not Linux */
+  }
+  return [32768, 60999];
+}
+
+/**
+ * A TCP port that is free on every one of `hosts` right now. It is taken outside the
+ * ephemeral range, so the lab's own outgoing connections (gateway dials, clients) cannot grab
+ * it between this check and the server's bind.
+ */
+export async function freePort(hosts: readonly string[] = ['127.0.0.1']): Promise<number> {
+  const [lo, hi] = ephemeralPortRange();
+  const windows: Array<[number, number]> = [];
+  if (lo - 1 >= 20_000 + 1_000) windows.push([20_000, lo - 1]);
+  if (65_535 - (hi + 1) >= 1_000) windows.push([hi + 1, 65_535]);
+  if (windows.length === 0) windows.push([1_024, 65_535]);
+  const targets = hosts.length > 0 ? hosts : ['127.0.0.1'];
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const [from, to] = windows[attempt % windows.length]!;
+    const port = from + randomInt(to - from + 1);
+    let ok = true;
+    for (const h of targets) {
+      if ((await canListen(h, port)) === undefined) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return port;
+  }
+  throw new Error(`no TCP port free on all of ${targets.join(', ')}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every nats-server this module starts is tracked, so a crashed test run does
+// not leak servers (killed on exit and on SIGINT/SIGTERM/SIGHUP).
+
+const live = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+function killAllNow(): void {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on('exit', killAllNow);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      killAllNow();
+      process.removeListener(sig, onSignal);
+      // Keep the default behaviour (terminate) unless someone else handles the signal.
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
+}
+
+interface ServerProcess {
+  readonly pid: number;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly isRunning: () => boolean;
+  readonly stop: () => Promise<void>;
+}
+
+const PRIVATE_HOSTS_SCRIPT = 'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"';
+
+const NEEDS_ROOT =
+  'the NATS lab gives each nats-server a private /etc/hosts with `unshare -m` + `mount --bind`: this needs root (CAP_SYS_ADMIN) and util-linux unshare';
+
+/** Fails with NEEDS_ROOT unless a private /etc/hosts works here (and never leaks to the real one). */
+function checkPrivateHosts(workDir: string): void {
+  const marker = `regionmesh-lab-probe-${randomCredential(12)}`;
+  const probe = join(workDir, '.hosts-probe');
+  writeFileSync(probe, `127.0.0.1 ${marker}\n`);
+  try {
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind "$1" /etc/hosts && cat /etc/hosts', 'sh', probe], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    if (r.error || r.status !== 0 || !r.stdout.includes(marker)) {
+      const why = r.error?.message ?? (r.stderr.trim() || `exit status ${r.status}`);
+      throw new Error(`${NEEDS_ROOT} (probe failed: ${why})`);
+    }
+    if (readFileSync('/etc/hosts', 'utf8').includes(marker)) {
+      throw new Error('the private /etc/hosts leaked into the real one: mount propagation is shared here; refusing to start the lab');
+    }
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
+function childEnv(vars: Record<string, string>): Record<string, string> {
+  return { PATH: [...EXTRA_PATH].join(':'), LANG: 'C', ...vars };
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function spawnServer(opts: { bin: string; confPath: string; hostsPath: string; logPath: string; env: Record<string, string> }): ServerProcess {
+  installCleanup();
+  const log = openSync(opts.logPath, 'w');
+  let child: ChildProcess;
+  try {
+    child = spawn('unshare', ['-m', 'sh', '-c', PRIVATE_HOSTS_SCRIPT, 'sh', opts.hostsPath, opts.bin, opts.confPath], {
+      stdio: ['ignore', log, log],
+      env: childEnv(opts.env),
+    });
+  } finally {
+    closeSync(log);
+  }
+  let running = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('error', () => {
+      running = false;
+      live.delete(child);
+      resolve({ code: -1, signal: null });
+    });
+    child.once('exit', (code, signal) => {
+      running = false;
+      live.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  if (child.pid === undefined) {
+    throw new Error(`cannot start unshare for ${opts.confPath}: ${NEEDS_ROOT}`);
+  }
+  live.add(child);
+  const pid = child.pid;
+  const stop = async () => {
+    if (!running) return;
+    child.kill('SIGTERM');
+    const forced = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(forced);
+  };
+  return { pid, exited, isRunning: () => running, stop };
+}
+
+/** Polls `<monitorUrl>/healthz` until the server answers; fails early if the process dies. */
+async function waitHealthy(p: ServerProcess, monitorUrl: string, what: string, logPath: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (!p.isRunning()) {
+      const log = tail(logPath);
+      // No nats-server banner: unshare or the bind mount failed before exec.
+      const hint = /Starting nats-server/.test(log) ? '' : ` (${NEEDS_ROOT})`;
+      throw new Error(`${what} exited during start-up${hint}; last lines of ${logPath}:\n${log}`);
+    }
+    try {
+      const res = await fetch(`${monitorUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) return;
+      lastError = `HTTP ${res.status}`;
+    } catch (e) {
+      lastError = (e as Error).message;
+    }
+    await sleep(50);
+  }
+  throw new Error(`${what} not healthy on ${monitorUrl} within ${timeoutMs} ms (${lastError}); last lines of ${logPath}:\n${tail(logPath)}`);
+}
+
+interface LaunchedServer {
+  readonly proc: ServerProcess;
+  readonly clientPort: number;
+  readonly monitorPort: number;
+  readonly monitorUrl: string;
+}
+
+/**
+ * Writes the conf for a client/monitor port pair, starts the server and waits until it is
+ * healthy. Picked ports that were taken in the meantime are picked again (up to 3 times);
+ * `fixedPorts` are never changed. On failure the process is stopped before throwing.
+ */
+async function launchServer(opts: {
+  readonly bin: string;
+  readonly what: string;
+  readonly confPath: string;
+  readonly logPath: string;
+  readonly hostsPath: string;
+  readonly env: Record<string, string>;
+  readonly conf: (clientPort: number, monitorPort: number) => Record<string, unknown>;
+  readonly fixedPorts?: { readonly client: number; readonly monitor: number } | undefined;
+  readonly timeoutMs: number;
+  readonly onSpawn: (p: ServerProcess) => void;
+}): Promise<LaunchedServer> {
+  for (let attempt = 1; ; attempt++) {
+    const clientPort = opts.fixedPorts?.client ?? (await freePort());
+    const monitorPort = opts.fixedPorts?.monitor ?? (await freePort());
+    writeFileSync(opts.confPath, natsConfText(opts.conf(clientPort, monitorPort)));
+    const proc = spawnServer({ bin: opts.bin, confPath: opts.confPath, hostsPath: opts.hostsPath, logPath: opts.logPath, env: opts.env });
+    opts.onSpawn(proc);
+    const monitorUrl = `http://127.0.0.1:${monitorPort}`;
+    try {
+      await waitHealthy(proc, monitorUrl, opts.what, opts.logPath, opts.timeoutMs);
+      return { proc, clientPort, monitorPort, monitorUrl };
+    } catch (e) {
+      await proc.stop();
+      const lostPort = tail(opts.logPath)
+        .split('\n')
+        .some((l) => /address already in use/.test(l) && [clientPort, monitorPort].some((port) => l.includes(`127.0.0.1:${port}`)));
+      if (opts.fixedPorts || !lostPort || attempt >= 3) throw e;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring
+
+/** One connection as /gatewayz reports it (the fields the lab uses). */
+export interface GatewayConnInfo {
+  readonly cid?: number;
+  readonly ip?: string;
+  readonly port?: number;
+  /** For gateway connections: the remote server's ID. */
+  readonly name?: string;
+  readonly [k: string]: unknown;
+}
+
+export interface RemoteGatewayz {
+  readonly configured?: boolean;
+  readonly connection?: GatewayConnInfo;
+}
+
+/** The parts of nats-server's /gatewayz the lab reads. */
+export interface Gatewayz {
+  readonly server_id: string;
+  readonly name: string;
+  readonly outbound_gateways?: Record<string, RemoteGatewayz>;
+  readonly inbound_gateways?: Record<string, RemoteGatewayz[]>;
+}
+
+/** GET `<monitorUrl>/gatewayz`. */
+export async function gatewayz(monitorUrl: string): Promise<Gatewayz> {
+  const res = await fetch(`${monitorUrl}/gatewayz`, { signal: AbortSignal.timeout(2_000) });
+  if (!res.ok) throw new Error(`GET ${monitorUrl}/gatewayz: HTTP ${res.status}`);
+  return (await res.json()) as Gatewayz;
+}
+
+/** Server IDs of the inbound gateway connections from `gatewayName` in `gz`. */
+export function inboundServerIds(gz: Gatewayz, gatewayName: string): string[] {
+  return (gz.inbound_gateways?.[gatewayName] ?? []).map((r) => r.connection?.name ?? '').filter(Boolean);
+}
+
+async function serverId(monitorUrl: string): Promise<string> {
+  const res = await fetch(`${monitorUrl}/varz`, { signal: AbortSignal.timeout(2_000) });
+  if (!res.ok) throw new Error(`GET ${monitorUrl}/varz: HTTP ${res.status}`);
+  return ((await res.json()) as { server_id: string }).server_id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The super-cluster
+
+/** One region's server in the lab. */
+export interface NatsLabRegion {
+  /** Region name (`r1`). */
+  readonly name: string;
+  readonly ordinal: number;
+  /** Gateway (= cluster) name (`astring-r1`). */
+  readonly gatewayName: string;
+  readonly serverName: string;
+  /** `nats://127.0.0.1:<port>` (needs `credentials`). */
+  readonly clientUrl: string;
+  /** `http://127.0.0.1:<port>`. */
+  readonly monitorUrl: string;
+  /** `127.0.0.<ordinal+1>:<gateway port>`. */
+  readonly gatewayAddress: string;
+  /** Client credentials of this region (the gateway ones are shared: `gatewayCredentials`). */
+  readonly credentials: Credentials;
+  readonly confPath: string;
+  readonly logPath: string;
+  readonly pid: number;
+}
+
+export interface NatsSuperCluster {
+  readonly config: PlatformConfig;
+  readonly workDir: string;
+  /** The generated hosts file every server sees as /etc/hosts. */
+  readonly hostsPath: string;
+  /** Sorted by ordinal. */
+  readonly regions: readonly NatsLabRegion[];
+  /** The gateway user/password, identical in every region (as the nats-gateway-auth Secret). */
+  readonly gatewayCredentials: Credentials;
+  readonly natsServer: string;
+  region(name: string): NatsLabRegion;
+  /**
+   * Polls every server's /gatewayz until each region has an outbound and an inbound gateway
+   * connection to every other region. Throws naming the missing links on timeout.
+   */
+  waitForGateways(timeoutMs?: number): Promise<void>;
+  /** Stops every server this cluster started (regions and extra gateways) and waits for exit. */
+  stop(): Promise<void>;
+}
+
+export interface StartNatsSuperClusterOptions {
+  readonly config: PlatformConfig;
+  /** Conf, hosts and log files go here (created if missing). */
+  readonly workDir: string;
+  /**
+   * Fixed client/monitor ports: region i (0-based, by ordinal) gets client basePort+2i and
+   * monitor basePort+2i+1. Without it, free ports are picked.
+   */
+  readonly basePort?: number;
+  /** Per-server start-up bound. */
+  readonly startTimeoutMs?: number;
+}
+
+interface Internal {
+  readonly bin: string;
+  readonly extras: Set<ServerProcess>;
+  extraCount: number;
+}
+const internals = new WeakMap<NatsSuperCluster, Internal>();
+
+/** Client authorization as the values file writes it (`config.merge.authorization`). */
+function clientAuthorization(): Record<string, string> {
+  return { user: envReference(NatsEnv.clientUser), password: envReference(NatsEnv.clientPassword) };
+}
+
+function hostsFileText(config: PlatformConfig, regions: readonly Region[]): string {
+  const lines = ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback'];
+  for (const r of regions) lines.push(`${loopbackAddress(r.ordinal)} ${natsRegionNames(config, r).gatewayHost}`);
+  return `# regionmesh NATS lab: generated gateway hostnames -> loopback addresses\n${lines.join('\n')}\n`;
+}
+
+async function checkGatewayPortFree(port: number, hosts: readonly string[]): Promise<void> {
+  const busy: string[] = [];
+  for (const h of hosts) if ((await canListen(h, port)) === undefined) busy.push(`${h}:${port}`);
+  if (busy.length > 0) {
+    throw new Error(`gateway port ${port} (config.nats.gateway.port) is in use on ${busy.join(', ')}: stop what holds it or choose another port`);
+  }
+}
+
+/** Starts one nats-server per region of `config` and returns handles; see the module comment. */
+export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions): Promise<NatsSuperCluster> {
+  const { config, workDir } = opts;
+  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+  const bin = findNatsServer();
+  if (!bin) throw new Error(NATS_SERVER_MISSING);
+  mkdirSync(workDir, { recursive: true });
+  checkPrivateHosts(workDir);
+
+  const regions = [...config.regions].sort((a, b) => a.ordinal - b.ordinal);
+  const gwPort = config.nats.gateway.port;
+  await checkGatewayPortFree(gwPort, regions.map((r) => loopbackAddress(r.ordinal)));
+
+  const hostsPath = join(workDir, 'hosts');
+  writeFileSync(hostsPath, hostsFileText(config, regions));
+  const gatewayCredentials = randomCredentials('gw');
+
+  const started: ServerProcess[] = [];
+  const handles: NatsLabRegion[] = [];
+  const stopAll = async () => {
+    await Promise.all(started.map((p) => p.stop()));
+  };
+  try {
+    for (const [i, region] of regions.entries()) {
+      const names = natsRegionNames(config, region);
+      const address = loopbackAddress(region.ordinal);
+      const serverName = names.serverNames[0]!;
+      const confPath = join(workDir, `${region.name}.conf`);
+      const logPath = join(workDir, `${region.name}.log`);
+      const credentials = randomCredentials('client');
+      const { proc, clientPort, monitorUrl } = await launchServer({
+        bin,
+        what: `nats-server of region ${region.name}`,
+        confPath,
+        logPath,
+        hostsPath,
+        env: {
+          [NatsEnv.clientUser]: credentials.user,
+          [NatsEnv.clientPassword]: credentials.password,
+          [NatsEnv.gatewayUser]: gatewayCredentials.user,
+          [NatsEnv.gatewayPassword]: gatewayCredentials.password,
+        },
+        conf: (clientPort, monitorPort) => ({
+          server_name: serverName,
+          listen: `127.0.0.1:${clientPort}`,
+          http: `127.0.0.1:${monitorPort}`,
+          authorization: clientAuthorization(),
+          gateway: { ...gatewayMergeBlock(config, region), host: address, port: gwPort },
+        }),
+        fixedPorts: opts.basePort !== undefined ? { client: opts.basePort + 2 * i, monitor: opts.basePort + 2 * i + 1 } : undefined,
+        timeoutMs: startTimeoutMs,
+        onSpawn: (p) => started.push(p),
+      });
+      handles.push({
+        name: region.name,
+        ordinal: region.ordinal,
+        gatewayName: names.gatewayName,
+        serverName,
+        clientUrl: `nats://127.0.0.1:${clientPort}`,
+        monitorUrl,
+        gatewayAddress: `${address}:${gwPort}`,
+        credentials,
+        confPath,
+        logPath,
+        pid: proc.pid,
+      });
+    }
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+
+  const extras = new Set<ServerProcess>();
+  const cluster: NatsSuperCluster = {
+    config,
+    workDir,
+    hostsPath,
+    regions: handles,
+    gatewayCredentials,
+    natsServer: bin,
+    region(name: string) {
+      const r = handles.find((h) => h.name === name);
+      if (!r) throw new Error(`no lab region "${name}" (known: ${handles.map((h) => h.name).join(', ')})`);
+      return r;
+    },
+    async waitForGateways(timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      let missing: string[] = [];
+      while (true) {
+        missing = [];
+        for (const r of handles) {
+          let gz: Gatewayz;
+          try {
+            gz = await gatewayz(r.monitorUrl);
+          } catch (e) {
+            missing.push(`${r.gatewayName}: /gatewayz unreadable (${(e as Error).message})`);
+            continue;
+          }
+          for (const peer of handles) {
+            if (peer === r) continue;
+            if (!gz.outbound_gateways?.[peer.gatewayName]?.connection) missing.push(`${r.gatewayName} -> ${peer.gatewayName} (outbound)`);
+            if ((gz.inbound_gateways?.[peer.gatewayName] ?? []).length === 0) missing.push(`${r.gatewayName} <- ${peer.gatewayName} (inbound)`);
+          }
+        }
+        if (missing.length === 0) return;
+        if (Date.now() >= deadline) break;
+        await sleep(100);
+      }
+      throw new Error(
+        `NATS gateways not fully connected within ${timeoutMs} ms; missing links:\n  ${missing.join('\n  ')}\n(logs in ${workDir})`,
+      );
+    },
+    async stop() {
+      await Promise.all([...started, ...extras].map((p) => p.stop()));
+    },
+  };
+  internals.set(cluster, { bin, extras, extraCount: 0 });
+  return cluster;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extra (rogue / control) gateways
+
+export interface ExtraGatewayOptions {
+  /** Region whose generated gateway block (and so gateway name) the extra server uses. */
+  readonly as: string;
+  /** Regions it dials (its `gateways` list is filtered to these); default: every other region. */
+  readonly pointAt?: readonly string[];
+  /**
+   * `false`: the gateway block loses its `authorization` (URLs carry no userinfo either), so the
+   * server dials with no credentials. Credentials: the block is left exactly as generated and
+   * these values go into GATEWAY_USER/GATEWAY_PASSWORD of the process.
+   */
+  readonly gatewayAuth: false | Credentials;
+  /** Override the gateway name (e.g. to test `reject_unknown_cluster`). */
+  readonly gatewayName?: string;
+  /** Loopback address to listen on for gateways; default 127.0.0.<200+n>. */
+  readonly address?: string;
+  /** File and server-name label; default `extra<n>`. */
+  readonly label?: string;
+}
+
+export interface ExtraGateway {
+  readonly label: string;
+  readonly gatewayName: string;
+  readonly serverName: string;
+  /** This server's ID, as peers list it in /gatewayz connections. */
+  readonly serverId: string;
+  readonly gatewayAddress: string;
+  readonly clientUrl: string;
+  readonly monitorUrl: string;
+  readonly confPath: string;
+  readonly logPath: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one more nats-server next to `cluster` that joins (or tries to join) it with the
+ * generator's gateway block for region `as`, optionally without gateway credentials. It sees the
+ * same hosts file and is stopped by `cluster.stop()` too.
+ */
+export async function startRogueGateway(cluster: NatsSuperCluster, opts: ExtraGatewayOptions): Promise<ExtraGateway> {
+  const internal = internals.get(cluster);
+  if (!internal) throw new Error('startRogueGateway needs a cluster returned by startNatsSuperCluster');
+  const n = ++internal.extraCount;
+  const label = opts.label ?? `extra${n}`;
+  if (!/^[a-z][a-z0-9-]*$/.test(label)) throw new Error(`label "${label}" must be a lowercase name`);
+  const config = cluster.config;
+  const region = regionByName(config, opts.as);
+  const targets = new Set(
+    (opts.pointAt ?? config.regions.filter((r) => r.name !== opts.as).map((r) => r.name)).map((name) => natsRegionNames(config, regionByName(config, name)).gatewayName),
+  );
+  const block: Record<string, unknown> = { ...gatewayMergeBlock(config, region) };
+  block['gateways'] = (block['gateways'] as Array<{ name: string; urls: string[] }>).filter((g) => targets.has(g.name));
+  if (opts.gatewayName !== undefined) block['name'] = opts.gatewayName;
+  if (opts.gatewayAuth === false) delete block['authorization'];
+  const address = opts.address ?? `127.0.0.${Math.min(200 + n, 254)}`;
+  const gwPort = config.nats.gateway.port;
+  await checkGatewayPortFree(gwPort, [address]);
+  const serverName = `${natsRegionNames(config, region).serverNamePrefix}${label}`;
+  const confPath = join(cluster.workDir, `${label}.conf`);
+  const logPath = join(cluster.workDir, `${label}.log`);
+  const client = randomCredentials('client');
+  const env: Record<string, string> = { [NatsEnv.clientUser]: client.user, [NatsEnv.clientPassword]: client.password };
+  if (opts.gatewayAuth !== false) {
+    env[NatsEnv.gatewayUser] = opts.gatewayAuth.user;
+    env[NatsEnv.gatewayPassword] = opts.gatewayAuth.password;
+  }
+  const { proc, clientPort, monitorUrl } = await launchServer({
+    bin: internal.bin,
+    what: `extra nats-server "${label}"`,
+    confPath,
+    logPath,
+    hostsPath: cluster.hostsPath,
+    env,
+    conf: (clientPort, monitorPort) => ({
+      server_name: serverName,
+      listen: `127.0.0.1:${clientPort}`,
+      http: `127.0.0.1:${monitorPort}`,
+      authorization: clientAuthorization(),
+      gateway: { ...block, host: address, port: gwPort },
+    }),
+    timeoutMs: 10_000,
+    onSpawn: (p) => internal.extras.add(p),
+  });
+  try {
+    const id = await serverId(monitorUrl);
+    return {
+      label,
+      gatewayName: block['name'] as string,
+      serverName,
+      serverId: id,
+      gatewayAddress: `${address}:${gwPort}`,
+      clientUrl: `nats://127.0.0.1:${clientPort}`,
+      monitorUrl,
+      confPath,
+      logPath,
+      pid: proc.pid,
+      stop: proc.stop,
+    };
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
+}
