@@ -7,6 +7,7 @@ import { ArgoProject } from '../constructs/argocd/app-project.js';
 import { ComponentApplicationSet, type ComponentTarget, type PinnedChart } from '../constructs/argocd/component-application-set.js';
 import { RootApplication } from '../constructs/argocd/root-application.js';
 import { ChatHistory } from '../constructs/cassandra/chat-history.js';
+import { ChatBackend } from '../constructs/chat/chat-backend.js';
 import { k8ssandraOperatorValues } from '../constructs/cassandra/operator-values.js';
 import { certManagerValues } from '../constructs/cert-manager/cert-manager-values.js';
 import { PlatformNamespace } from '../constructs/namespace.js';
@@ -24,6 +25,7 @@ const OPERATOR_CLUSTER_KINDS = [
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
   { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration' },
   { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' },
+  { group: 'cert-manager.io', kind: 'ClusterIssuer' },
 ];
 
 /** Regions in identity order (by ordinal): the one order every output uses. */
@@ -158,6 +160,17 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
     syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
     // Never prune a database: a renamed node would otherwise delete its CNPG Cluster.
     prune: false,
+  });
+
+  // The chat backend: one Deployment per region, talking only to its own region.
+  for (const r of c.regions) {
+    const chart = folder(r.cluster, 'chat', { name: c.app.namespace, enforce: 'restricted' });
+    new ChatBackend(chart, 'chat-backend', { config: c, region: r, manifests: chart });
+  }
+  appSet('chat', {
+    namespace: c.app.namespace,
+    targets: regionTargets,
+    syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
   });
 
   new ArgoProject(argocdChart, 'project', {

@@ -220,6 +220,18 @@ export function postgresRegionNames(
   };
 }
 
+// ---------------------------------------------------------------------------------------
+// Chat backend
+
+/** Name of the chat backend's Deployment, Service, PDB and HPA in every region. */
+export const CHAT_BACKEND = 'chat-backend';
+
+/** Port the chat backend listens on (HTTP + WebSocket). */
+export const CHAT_PORT = 8080;
+
+/** Where the chat backend mounts its Postgres client certificate. */
+export const CHAT_PG_CERT_DIR = '/etc/regionmesh/postgres-client';
+
 /** Where the pgEdge chart projects the `pgedge` client certificate inside every postgres pod. */
 export const PGEDGE_PROJECTED_CERT_DIR = '/projected/pgedge/certificates';
 
@@ -249,10 +261,17 @@ export function spockSubscriptionName(provider: string, subscriber: string): str
   return `sub_${provider}_${subscriber}`;
 }
 
+/** ClusterIssuer that signs every Postgres client certificate in a cluster. */
+export function postgresClientIssuer(c: { readonly platform: string }): string {
+  return `${c.platform}-postgres-client-ca`;
+}
+
 /** Client-certificate Secrets of the pgEdge chart, issued in every region from one shared CA. */
 export const PostgresSecrets = {
-  /** The shared client CA key pair (keys `tls.crt`, `tls.key`, `ca.crt`): identical in every region. */
-  clientCa: 'client-ca-key-pair',
+  /** The shared client CA key pair (keys `tls.crt`, `tls.key`), in cert-manager's namespace: identical in every region. */
+  clientCa: 'postgres-client-ca',
+  /** The chat backend's client certificate (CN app), in the chat namespace. */
+  chatClient: 'chat-postgres-client-cert',
   streamingReplica: 'streaming-replica-client-cert',
   pgedge: 'pgedge-client-cert',
   admin: 'admin-client-cert',

@@ -184,6 +184,11 @@ export const AppSchema = z
   .strictObject({
     image: imageRef.describe('The regionmesh app image (chat backend and bootstrap jobs), pinned.'),
     namespace: dnsLabel('namespace').default('chat').describe('Namespace of the chat backend in every region.'),
+    minReplicas: z.int().min(1).max(100).default(2).describe('Chat backend pods per region at least (HPA minimum).'),
+    maxReplicas: z.int().min(1).max(500).default(10).describe('Chat backend pods per region at most (HPA maximum).'),
+    targetCpuUtilization: z.int().min(10).max(100).default(70).describe('HPA target: average CPU, percent of the request.'),
+    resources: ResourcesSchema.default({ cpu: '200m', memory: '256Mi' }),
+    shutdownGraceSeconds: z.int().min(5).max(300).default(20).describe('Time to drain sockets and NATS on shutdown.'),
   })
   .describe('The regionmesh runtime image built from app/Dockerfile.');
 
@@ -428,6 +433,12 @@ export function platformRules(c: RawPlatform): PlatformRuleViolation[] {
       v.push({ path: ['regions', i, 'cassandra', 'racks', dup, 'name'], message: `duplicate rack name, already used by racks[${first}] (rename it)` });
     }
   });
+  if (c.app.maxReplicas < c.app.minReplicas) {
+    v.push({
+      path: ['app', 'maxReplicas'],
+      message: `maxReplicas ${c.app.maxReplicas} is below minReplicas ${c.app.minReplicas} (raise maxReplicas)`,
+    });
+  }
   if (!c.regions.some((r) => r.name === c.cassandra.schemaRegion)) {
     v.push({
       path: ['cassandra', 'schemaRegion'],

@@ -1,8 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { PostgresSecrets, SPOCK_REPLICATION_ROLE } from '../../regions/names.js';
+import { postgresClientIssuer, PostgresSecrets, SPOCK_REPLICATION_ROLE } from '../../regions/names.js';
 
 export interface PostgresClientCertificatesProps {
+  readonly platform: string;
   readonly namespace: string;
   readonly labels: Record<string, string>;
 }
@@ -16,38 +17,53 @@ export const CLIENT_CERTIFICATES: ReadonlyArray<{ secret: string; commonName: st
 ];
 
 /**
- * An Issuer backed by the shared client CA plus one client Certificate per role. Every
- * region issues its own key pairs from the same CA, so the only Secret copied between
- * regions is the CA itself (instead of the chart's "provision in one cluster, copy five
- * Secrets by hand").
+ * The ClusterIssuer backed by the shared client CA (a Secret in cert-manager's namespace,
+ * identical in every region). Every region issues its own key pairs from it, so the only
+ * Secret copied between regions is the CA itself, instead of the chart's "provision in one
+ * cluster, copy five Secrets by hand".
  */
-export class PostgresClientCertificates {
-  public readonly issuerName = 'pgedge-client-ca';
-
-  constructor(scope: Construct, props: PostgresClientCertificatesProps) {
-    new ApiObject(scope, 'client-ca-issuer', {
+export class PostgresClientIssuer extends ApiObject {
+  constructor(scope: Construct, id: string, props: { platform: string; labels: Record<string, string> }) {
+    super(scope, id, {
       apiVersion: 'cert-manager.io/v1',
-      kind: 'Issuer',
-      metadata: { name: this.issuerName, namespace: props.namespace, labels: props.labels },
+      kind: 'ClusterIssuer',
+      metadata: { name: postgresClientIssuer(props), labels: props.labels },
       spec: { ca: { secretName: PostgresSecrets.clientCa } },
     });
+  }
+}
+
+/** A client certificate (CN = Postgres role) from the shared client CA. */
+export class PostgresClientCertificate extends ApiObject {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { platform: string; namespace: string; secret: string; commonName: string; labels: Record<string, string> },
+  ) {
+    super(scope, id, {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: props.secret, namespace: props.namespace, labels: props.labels },
+      spec: {
+        secretName: props.secret,
+        commonName: props.commonName,
+        duration: '2160h',
+        renewBefore: '360h',
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+        usages: ['digital signature', 'key encipherment', 'client auth'],
+        issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: postgresClientIssuer(props) },
+        // CloudNativePG reloads Secrets that carry its label.
+        secretTemplate: { labels: { 'cnpg.io/reload': 'true' } },
+      },
+    });
+  }
+}
+
+/** Every client certificate the pgEdge chart expects, in the pgedge namespace. */
+export class PostgresClientCertificates {
+  constructor(scope: Construct, props: PostgresClientCertificatesProps) {
     for (const cert of CLIENT_CERTIFICATES) {
-      new ApiObject(scope, `cert-${cert.secret}`, {
-        apiVersion: 'cert-manager.io/v1',
-        kind: 'Certificate',
-        metadata: { name: cert.secret, namespace: props.namespace, labels: props.labels },
-        spec: {
-          secretName: cert.secret,
-          commonName: cert.commonName,
-          duration: '2160h',
-          renewBefore: '360h',
-          privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
-          usages: ['digital signature', 'key encipherment', 'client auth'],
-          issuerRef: { group: 'cert-manager.io', kind: 'Issuer', name: this.issuerName },
-          // CloudNativePG reads these Secrets only when they carry its label.
-          secretTemplate: { labels: { 'cnpg.io/reload': 'true' } },
-        },
-      });
+      new PostgresClientCertificate(scope, `cert-${cert.secret}`, { ...props, ...cert });
     }
   }
 }

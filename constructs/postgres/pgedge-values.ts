@@ -45,7 +45,9 @@ export function pgedgeClusterSpec(c: PlatformConfig): Record<string, unknown> {
     imagePullPolicy: 'IfNotPresent',
     storage: { size: pg.storageSize, storageClass: c.storageClass },
     resources: { requests: { cpu: pg.resources.cpu, memory: pg.resources.memory }, limits: { memory: pg.resources.memory } },
-    certificates: { clientCASecret: PostgresSecrets.clientCa, replicationTLSSecret: PostgresSecrets.streamingReplica },
+    // CloudNativePG needs only the CA certificate (ca.crt) to verify clients; every Secret that
+    // cert-manager issues from the shared CA carries it, so no CA key is copied into this namespace.
+    certificates: { clientCASecret: PostgresSecrets.streamingReplica, replicationTLSSecret: PostgresSecrets.streamingReplica },
     bootstrap: {
       initdb: {
         database: db,

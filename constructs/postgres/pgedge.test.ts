@@ -119,13 +119,16 @@ describe('pgEdge values, default config', () => {
   });
 
   it('issues client certificates from one shared CA and lists that CA as identical everywhere', () => {
-    const issuer = parse(files.get('clusters/astring-mn/postgres/issuer-pgedge-client-ca.yaml')!) as Obj;
-    expect(issuer.spec.ca.secretName).toBe('client-ca-key-pair');
+    const issuer = parse(files.get('clusters/astring-mn/postgres/clusterissuer-astring-postgres-client-ca.yaml')!) as Obj;
+    expect(issuer.spec.ca.secretName).toBe('postgres-client-ca');
     const pgedgeCert = parse(files.get('clusters/astring-fsn1/postgres/certificate-pgedge-client-cert.yaml')!) as Obj;
     expect(pgedgeCert.spec.commonName).toBe('pgedge');
     expect(pgedgeCert.spec.usages).toContain('client auth');
-    expect(files.get('SECRETS.md')).toMatch(/\| astring-fsn1 \| pgedge \| `client-ca-key-pair` \|.*\| every region/);
-    expect(files.get('SECRETS.md')).toMatch(/\| astring-mn \| pgedge \| `client-ca-key-pair` \|.*\| every region/);
+    expect(pgedgeCert.spec.issuerRef.name).toBe(issuer.metadata.name);
+    // CloudNativePG verifies clients with the CA certificate carried by an issued Secret.
+    expect(values.pgEdge.clusterSpec.certificates).toEqual({ clientCASecret: 'streaming-replica-client-cert', replicationTLSSecret: 'streaming-replica-client-cert' });
+    expect(files.get('SECRETS.md')).toMatch(/\| astring-fsn1 \| cert-manager \| `postgres-client-ca` \|.*\| every region/);
+    expect(files.get('SECRETS.md')).toMatch(/\| astring-mn \| cert-manager \| `postgres-client-ca` \|.*\| every region/);
   });
 
   it('never prunes the database Application and applies server-side', () => {

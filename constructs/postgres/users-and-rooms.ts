@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { Labels, PostgresSecrets } from '../../regions/names.js';
 import type { PlatformConfig, Region } from '../../regions/schema.js';
 import { HelmValuesFile, SecretRequirement, type OutputChart } from '../output.js';
-import { PostgresClientCertificates } from './client-certificates.js';
+import { PostgresClientCertificates, PostgresClientIssuer } from './client-certificates.js';
 import { pgedgeValues, REPLICATION_FORMULA } from './pgedge-values.js';
 import { SpockBootstrapJob } from './spock-job.js';
 
@@ -32,16 +32,17 @@ export class PostgresRegion extends Construct {
       values: pgedgeValues(c, region),
       comment: `Replication capacity for ${c.regions.length} region(s), ${c.postgres.instances} instance(s): ${REPLICATION_FORMULA}`,
     });
-    new PostgresClientCertificates(props.manifests, { namespace: ns, labels });
+    new PostgresClientIssuer(props.manifests, 'client-ca-issuer', { platform: c.platform, labels });
+    new PostgresClientCertificates(props.manifests, { platform: c.platform, namespace: ns, labels });
     this.job = new SpockBootstrapJob(props.manifests, 'bootstrap-spock', c, region);
 
     new SecretRequirement(this, 'client-ca', {
       cluster: region.cluster,
-      namespace: ns,
+      namespace: c.certManager.namespace,
       name: PostgresSecrets.clientCa,
-      keys: ['tls.crt', 'tls.key', 'ca.crt'],
-      usedBy: 'cert-manager Issuer pgedge-client-ca (signs every client certificate); CloudNativePG (clientCASecret)',
-      sameAcross: 'every region (one client CA, or cert auth between regions fails)',
+      keys: ['tls.crt', 'tls.key'],
+      usedBy: `cert-manager ClusterIssuer ${c.platform}-postgres-client-ca (signs every Postgres client certificate)`,
+      sameAcross: 'every region (one client CA, or certificate auth between regions fails)',
     });
     for (const [name, reader] of [
       [PostgresSecrets.streamingReplica, 'CloudNativePG streaming replication'],
@@ -55,7 +56,7 @@ export class PostgresRegion extends Construct {
         name,
         keys: ['tls.crt', 'tls.key', 'ca.crt'],
         usedBy: reader,
-        createdBy: 'cert-manager (Issuer pgedge-client-ca)',
+        createdBy: `cert-manager (ClusterIssuer ${c.platform}-postgres-client-ca)`,
       });
     }
   }

@@ -1,0 +1,198 @@
+/**
+ * The chat backend in one region: Deployment (explicit stable selector, restricted security,
+ * resources, probes), Service, PodDisruptionBudget, HorizontalPodAutoscaler, the Postgres
+ * client certificate, and the Secrets it reads. Every address it receives comes from the
+ * names module, so it always matches what NATS, Cassandra and Postgres declare.
+ */
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  CassandraSecrets,
+  cassandraRegionNames,
+  CHAT_BACKEND,
+  CHAT_PG_CERT_DIR,
+  CHAT_PORT,
+  inClusterServiceHost,
+  Labels,
+  natsRegionNames,
+  postgresRegionNames,
+  PostgresSecrets,
+  SecretNames,
+} from '../../regions/names.js';
+import type { PlatformConfig, Region } from '../../regions/schema.js';
+import { SecretRequirement, type OutputChart } from '../output.js';
+import { PostgresClientCertificate } from '../postgres/client-certificates.js';
+import { envVars, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, type EnvSource } from '../workload.js';
+
+/** The environment of `serve` (app/chat) in `region`. */
+export function chatBackendEnv(c: PlatformConfig, region: Region): Record<string, EnvSource> {
+  const nats = natsRegionNames(c, region);
+  const cassandra = cassandraRegionNames(c, region);
+  const pg = postgresRegionNames(c, region);
+  return {
+    CHAT_REGION: region.name,
+    CHAT_PORT: String(CHAT_PORT),
+    CHAT_SHUTDOWN_GRACE_SECONDS: String(c.app.shutdownGraceSeconds),
+    CHAT_CODE_SENDER: 'log',
+    NATS_URL: nats.clientUrl,
+    NATS_USER: { secret: SecretNames.natsClientAuth, key: 'user' },
+    NATS_PASSWORD: { secret: SecretNames.natsClientAuth, key: 'password' },
+    CASSANDRA_CONTACT_POINTS: cassandra.contactPoint,
+    CASSANDRA_LOCAL_DC: cassandra.datacenter,
+    CASSANDRA_KEYSPACE: c.cassandra.keyspace,
+    CASSANDRA_USERNAME: c.cassandra.appRole,
+    CASSANDRA_PASSWORD: { secret: CassandraSecrets.appCredentials, key: 'password' },
+    PGHOST: inClusterServiceHost(c.postgres.namespace, pg.rwService),
+    PGPORT: '5432',
+    PGDATABASE: c.postgres.database,
+    PGUSER: 'app',
+    PGSSLMODE: 'require',
+    PGSSLCERT: `${CHAT_PG_CERT_DIR}/tls.crt`,
+    PGSSLKEY: `${CHAT_PG_CERT_DIR}/tls.key`,
+  };
+}
+
+export interface ChatBackendProps {
+  readonly config: PlatformConfig;
+  readonly region: Region;
+  /** `clusters/<cluster>/chat`. */
+  readonly manifests: OutputChart;
+}
+
+export class ChatBackend extends Construct {
+  /** The pod selector: fixed labels, never derived from the construct path. */
+  public readonly selector: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: ChatBackendProps) {
+    super(scope, id);
+    const { config: c, region } = props;
+    const ns = c.app.namespace;
+    const chart = props.manifests;
+    this.selector = { 'app.kubernetes.io/name': CHAT_BACKEND, [Labels.region]: region.name };
+    const labels = { ...this.selector, [Labels.partOf]: c.platform, [Labels.component]: 'chat' };
+    const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromString('http'), scheme: 'HTTP' },
+      periodSeconds,
+      timeoutSeconds: 2,
+      failureThreshold,
+      successThreshold: 1,
+    });
+
+    new PostgresClientCertificate(chart, 'postgres-client-cert', {
+      platform: c.platform,
+      namespace: ns,
+      secret: PostgresSecrets.chatClient,
+      commonName: 'app',
+      labels,
+    });
+
+    new k8s.KubeDeployment(chart, 'deployment', {
+      metadata: { name: CHAT_BACKEND, namespace: ns, labels },
+      spec: {
+        // No replicas: the HorizontalPodAutoscaler owns the count.
+        selector: { matchLabels: this.selector },
+        revisionHistoryLimit: 5,
+        minReadySeconds: 5,
+        progressDeadlineSeconds: 600,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurity,
+            // Drain (stop accepting, close sockets with a reconnect code, drain NATS) + margin.
+            terminationGracePeriodSeconds: c.app.shutdownGraceSeconds + 10,
+            topologySpreadConstraints: [
+              {
+                maxSkew: 1,
+                topologyKey: 'kubernetes.io/hostname',
+                whenUnsatisfiable: 'ScheduleAnyway',
+                labelSelector: { matchLabels: this.selector },
+              },
+            ],
+            containers: [
+              {
+                name: CHAT_BACKEND,
+                image: `${c.app.image.repository}:${c.app.image.tag}`,
+                imagePullPolicy: 'IfNotPresent',
+                args: ['serve'],
+                ports: [{ name: 'http', containerPort: CHAT_PORT, protocol: 'TCP' }],
+                env: envVars(chatBackendEnv(c, region)),
+                resources: resourceRequirements(c.app.resources),
+                securityContext: restrictedContainerSecurity,
+                startupProbe: probe('/healthz', 2, 30),
+                livenessProbe: probe('/healthz', 10, 3),
+                readinessProbe: probe('/readyz', 5, 2),
+                volumeMounts: [
+                  { name: 'postgres-client-cert', mountPath: CHAT_PG_CERT_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'postgres-client-cert', secret: { secretName: PostgresSecrets.chatClient, defaultMode: 0o440 } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+            ],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(chart, 'service', {
+      metadata: { name: CHAT_BACKEND, namespace: ns, labels },
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selector,
+        ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+
+    new k8s.KubePodDisruptionBudget(chart, 'pdb', {
+      metadata: { name: CHAT_BACKEND, namespace: ns, labels },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
+    });
+
+    new k8s.KubeHorizontalPodAutoscalerV2(chart, 'hpa', {
+      metadata: { name: CHAT_BACKEND, namespace: ns, labels },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: CHAT_BACKEND },
+        minReplicas: c.app.minReplicas,
+        maxReplicas: c.app.maxReplicas,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.app.targetCpuUtilization } } },
+        ],
+        behavior: {
+          // Sockets are long-lived: scale down slowly.
+          scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
+          scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }] },
+        },
+      },
+    });
+
+    new SecretRequirement(this, 'nats-client-auth', {
+      cluster: region.cluster,
+      namespace: ns,
+      name: SecretNames.natsClientAuth,
+      keys: ['user', 'password'],
+      usedBy: 'chat backend (NATS client)',
+      sameAcross: `nats/${SecretNames.natsClientAuth} of the same cluster`,
+    });
+    new SecretRequirement(this, 'cassandra-app', {
+      cluster: region.cluster,
+      namespace: ns,
+      name: CassandraSecrets.appCredentials,
+      keys: ['password'],
+      usedBy: `chat backend (Cassandra role ${c.cassandra.appRole})`,
+      sameAcross: 'every copy of cassandra-app-credentials',
+    });
+    new SecretRequirement(this, 'postgres-client-cert', {
+      cluster: region.cluster,
+      namespace: ns,
+      name: PostgresSecrets.chatClient,
+      keys: ['tls.crt', 'tls.key', 'ca.crt'],
+      usedBy: 'chat backend (Postgres role app)',
+      createdBy: `cert-manager (ClusterIssuer ${c.platform}-postgres-client-ca)`,
+    });
+  }
+}
