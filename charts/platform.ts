@@ -162,14 +162,16 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
     prune: false,
   });
 
-  // The chat backend: one Deployment per region, talking only to its own region.
-  for (const r of c.regions) {
+  // The chat backend: one Deployment per region, talking only to its own region. A joining
+  // region gets it once it is active (its data is copied first).
+  const appRegions = c.regions.filter((r) => r.state !== 'joining');
+  for (const r of appRegions) {
     const chart = folder(r.cluster, 'chat', { name: c.app.namespace, enforce: 'restricted' });
     new ChatBackend(chart, 'chat-backend', { config: c, region: r, manifests: chart });
   }
   appSet('chat', {
     namespace: c.app.namespace,
-    targets: regionTargets,
+    targets: appRegions.map((r) => ({ target: r.name, cluster: r.cluster })),
     syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
   });
 

@@ -63,6 +63,15 @@ export const RegionSchema = z
     cluster: dnsLabel('cluster name').describe(
       'ArgoCD destination name and kube context of this region\'s Kubernetes cluster.',
     ),
+    state: z
+      .enum(['active', 'joining', 'leaving'])
+      .default('active')
+      .describe(
+        'active: serves users. joining: data layer is added (Cassandra DC rebuilt from the others, Spock data copied from syncFrom), no app yet. leaving: app stopped, subscriptions and keyspace replication removed, DC kept until the region is deleted from the list.',
+      ),
+    syncFrom: dnsLabel('region name', 20)
+      .optional()
+      .describe('joining only: the one active region whose Postgres the new region copies structure and data from.'),
     cassandra: z
       .strictObject({
         datacenter: dnsLabel('datacenter name').describe(
@@ -327,6 +336,12 @@ const PlatformObjectSchema = z.strictObject({
     .describe('The cluster that runs ArgoCD and the multi-cluster operators.'),
   storageClass: z.string().min(1).describe('StorageClass for every PVC the platform creates.'),
   regions: z.array(RegionSchema).min(1, { message: 'needs at least one region' }).max(64),
+  acknowledgedChanges: z
+    .array(z.string().min(3))
+    .default([])
+    .describe(
+      'Dangerous changes you accept, each exactly as `npm run plan` prints it (e.g. "remove-region:fsn1"). Without it, plan and synth refuse the change.',
+    ),
   nats: NatsSchema.prefault({}),
   certManager: CertManagerSchema.prefault({}),
   app: AppSchema,
@@ -433,6 +448,25 @@ export function platformRules(c: RawPlatform): PlatformRuleViolation[] {
       v.push({ path: ['regions', i, 'cassandra', 'racks', dup, 'name'], message: `duplicate rack name, already used by racks[${first}] (rename it)` });
     }
   });
+  c.regions.forEach((r, i) => {
+    if (r.state === 'joining') {
+      const source = c.regions.find((x) => x.name === r.syncFrom);
+      if (r.syncFrom === undefined) {
+        v.push({ path: ['regions', i, 'syncFrom'], message: `a joining region needs syncFrom: the active region to copy Postgres data from (add syncFrom: ${c.regions.find((x) => x.state === 'active')?.name ?? '<region>'})` });
+      } else if (!source || source.state !== 'active') {
+        v.push({ path: ['regions', i, 'syncFrom'], message: `syncFrom "${r.syncFrom}" is not an active region (use one of ${c.regions.filter((x) => x.state === 'active').map((x) => x.name).join(', ') || 'none'})` });
+      }
+    } else if (r.syncFrom !== undefined) {
+      v.push({ path: ['regions', i, 'syncFrom'], message: `syncFrom only applies to a joining region, got state "${r.state}" (remove syncFrom)` });
+    }
+  });
+  const schemaLeader = c.regions.find((r) => r.name === c.cassandra.schemaRegion);
+  if (schemaLeader && schemaLeader.state !== 'active' && c.regions.some((r) => r.state === 'active')) {
+    v.push({ path: ['cassandra', 'schemaRegion'], message: `schema region "${schemaLeader.name}" is ${schemaLeader.state} (pick an active region)` });
+  }
+  if (c.nats.jetstream.enabled && c.regions.filter((r) => r.state !== 'leaving').length < 3) {
+    v.push({ path: ['nats', 'jetstream', 'enabled'], message: 'JetStream needs at least 3 regions that are not leaving (add a region before removing one)' });
+  }
   if (c.app.maxReplicas < c.app.minReplicas) {
     v.push({
       path: ['app', 'maxReplicas'],

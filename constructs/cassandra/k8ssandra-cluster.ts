@@ -45,6 +45,17 @@ export class ChatK8ssandraCluster extends ApiObject {
           },
         }
       : {};
+    // A joining DC is added together with the keyspaces the operator must replicate to it
+    // (then it runs `nodetool rebuild`); the annotation must list every user keyspace.
+    const joining = c.regions.filter((r) => r.state === 'joining');
+    const dcReplication: Record<string, string> =
+      joining.length > 0
+        ? {
+            'k8ssandra.io/dc-replication': JSON.stringify(
+              Object.fromEntries(joining.map((r) => [r.cassandra.datacenter, { [cas.keyspace]: cas.replicationFactor }])),
+            ),
+          }
+        : {};
     super(scope, id, {
       apiVersion: 'k8ssandra.io/v1alpha1',
       kind: 'K8ssandraCluster',
@@ -53,6 +64,7 @@ export class ChatK8ssandraCluster extends ApiObject {
         namespace: cas.namespace,
         labels: { [Labels.partOf]: c.platform, [Labels.component]: 'cassandra' },
         annotations: {
+          ...dcReplication,
           'argocd.argoproj.io/sync-options': 'Delete=false,Prune=false,ServerSideApply=true',
           // After the ClientConfigs (wave 0): the webhook rejects unknown k8sContexts.
           'argocd.argoproj.io/sync-wave': '1',

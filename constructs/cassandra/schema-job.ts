@@ -15,7 +15,20 @@ export function cassandraBootstrapEnv(c: PlatformConfig): Record<string, EnvSour
   return {
     CASSANDRA_CONTACT_POINTS: local.contactPoint,
     CASSANDRA_LOCAL_DC: local.datacenter,
-    CASSANDRA_DATACENTERS: c.regions.map((r) => cassandraRegionNames(c, r).datacenter).join(','),
+    // Joining DCs are replicated by the operator (dc-replication annotation + rebuild);
+    // leaving DCs are removed from the keyspace before the DC itself goes.
+    CASSANDRA_DATACENTERS: c.regions
+      .filter((r) => r.state === 'active')
+      .map((r) => cassandraRegionNames(c, r).datacenter)
+      .join(','),
+    ...(c.regions.some((r) => r.state === 'leaving')
+      ? {
+          CASSANDRA_DECOMMISSION_DATACENTERS: c.regions
+            .filter((r) => r.state === 'leaving')
+            .map((r) => cassandraRegionNames(c, r).datacenter)
+            .join(','),
+        }
+      : {}),
     CASSANDRA_REPLICATION_FACTOR: String(c.cassandra.replicationFactor),
     CASSANDRA_KEYSPACE: c.cassandra.keyspace,
     CASSANDRA_SUPERUSER_USERNAME: { secret: superuser, key: 'username' },

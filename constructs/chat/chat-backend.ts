@@ -86,10 +86,13 @@ export class ChatBackend extends Construct {
       labels,
     });
 
+    const leaving = region.state === 'leaving';
     new k8s.KubeDeployment(chart, 'deployment', {
       metadata: { name: CHAT_BACKEND, namespace: ns, labels },
       spec: {
-        // No replicas: the HorizontalPodAutoscaler owns the count.
+        // Normally no replicas: the HorizontalPodAutoscaler owns the count. A leaving region
+        // stops its app first (0 pods, no autoscaler) before its data layer goes.
+        ...(leaving ? { replicas: 0 } : {}),
         selector: { matchLabels: this.selector },
         revisionHistoryLimit: 5,
         minReadySeconds: 5,
@@ -148,28 +151,6 @@ export class ChatBackend extends Construct {
       },
     });
 
-    new k8s.KubePodDisruptionBudget(chart, 'pdb', {
-      metadata: { name: CHAT_BACKEND, namespace: ns, labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-    });
-
-    new k8s.KubeHorizontalPodAutoscalerV2(chart, 'hpa', {
-      metadata: { name: CHAT_BACKEND, namespace: ns, labels },
-      spec: {
-        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: CHAT_BACKEND },
-        minReplicas: c.app.minReplicas,
-        maxReplicas: c.app.maxReplicas,
-        metrics: [
-          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.app.targetCpuUtilization } } },
-        ],
-        behavior: {
-          // Sockets are long-lived: scale down slowly.
-          scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
-          scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }] },
-        },
-      },
-    });
-
     new SecretRequirement(this, 'nats-client-auth', {
       cluster: region.cluster,
       namespace: ns,
@@ -194,5 +175,29 @@ export class ChatBackend extends Construct {
       usedBy: 'chat backend (Postgres role app)',
       createdBy: `cert-manager (ClusterIssuer ${c.platform}-postgres-client-ca)`,
     });
+
+    if (leaving) return;
+    new k8s.KubePodDisruptionBudget(chart, 'pdb', {
+      metadata: { name: CHAT_BACKEND, namespace: ns, labels },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
+    });
+
+    new k8s.KubeHorizontalPodAutoscalerV2(chart, 'hpa', {
+      metadata: { name: CHAT_BACKEND, namespace: ns, labels },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: CHAT_BACKEND },
+        minReplicas: c.app.minReplicas,
+        maxReplicas: c.app.maxReplicas,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: c.app.targetCpuUtilization } } },
+        ],
+        behavior: {
+          // Sockets are long-lived: scale down slowly.
+          scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] },
+          scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }] },
+        },
+      },
+    });
+
   }
 }

@@ -11,12 +11,19 @@ export interface GatewayPeer {
   readonly urls: readonly string[];
 }
 
+type GatewayRegion = Pick<Region, 'name' | 'cluster' | 'ordinal'> & { readonly state?: Region['state'] };
+
 /**
  * The full gateway list, identical in every region (a server skips its own entry).
- * Sorted by ordinal so reordering regions in the config changes nothing.
+ * Sorted by ordinal so reordering regions in the config changes nothing. A leaving region
+ * is dropped from everyone's list; its own list still names itself.
  */
-export function gatewayPeers(c: NamingConfig & { regions: ReadonlyArray<Pick<Region, 'name' | 'cluster' | 'ordinal'>> }): GatewayPeer[] {
+export function gatewayPeers(
+  c: NamingConfig & { regions: ReadonlyArray<GatewayRegion> },
+  self?: Pick<Region, 'name'>,
+): GatewayPeer[] {
   return [...c.regions]
+    .filter((r) => r.state !== 'leaving' || r.name === self?.name)
     .sort((a, b) => a.ordinal - b.ordinal)
     .map((r) => {
       const n = natsRegionNames(c, r);
@@ -35,7 +42,7 @@ export function envReference(variable: string): string {
  * credentials (nats-server sends its own gateway user/password when a URL carries none).
  */
 export function gatewayMergeBlock(
-  c: NamingConfig & { regions: ReadonlyArray<Pick<Region, 'name' | 'cluster' | 'ordinal'>> },
+  c: NamingConfig & { regions: ReadonlyArray<GatewayRegion> },
   region: Pick<Region, 'name' | 'cluster'>,
 ): Record<string, unknown> {
   const names = natsRegionNames(c, region);
@@ -49,6 +56,6 @@ export function gatewayMergeBlock(
       password: envReference(NatsEnv.gatewayPassword),
       timeout: 2,
     },
-    gateways: gatewayPeers(c).map((p) => ({ name: p.name, urls: [...p.urls] })),
+    gateways: gatewayPeers(c, region).map((p) => ({ name: p.name, urls: [...p.urls] })),
   };
 }

@@ -21,7 +21,11 @@ import type { PlatformConfig, Region } from '../../regions/schema.js';
  *                         + 8                (PostgreSQL's parallel-query budget)
  *                         + 4                (headroom)
  */
-export function replicationCapacity(regions: number, instances: number) {
+export function replicationCapacity(regions: number, instances: number): {
+  max_replication_slots: number;
+  max_wal_senders: number;
+  max_worker_processes: number;
+} {
   const peers = regions - 1;
   const slots = 2 * peers + (instances - 1) + 8;
   return {
@@ -108,7 +112,7 @@ export function pgedgeValues(c: PlatformConfig, region: Region): Record<string, 
       initSpock: false,
       nodes: [{ name: me.node, ordinal: region.ordinal, hostname: me.hostname, internalHostname: me.internalHostname }],
       externalNodes: c.regions
-        .filter((r) => r.ordinal !== region.ordinal)
+        .filter((r) => r.ordinal !== region.ordinal && r.state !== 'leaving' && region.state !== 'leaving')
         .map((r) => {
           const n = postgresRegionNames(c, r);
           return { name: n.node, ordinal: r.ordinal, hostname: n.hostname };
