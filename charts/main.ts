@@ -6,8 +6,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfigFile } from '../regions/load.js';
+import { assessDanger, formatRefusal } from './danger.js';
 import { diffDist, readDist, summarize, writeDistAtomically } from './dist-writer.js';
 import { renderDist } from './render.js';
+import { parseState, STATE_FILE } from './state.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -59,8 +61,18 @@ export function main(argv: readonly string[]): number {
   try {
     const config = loadConfigFile(args.config);
     const files = renderDist(config);
+    const current = readDist(args.out);
+    const danger = assessDanger(parseState(current.get(STATE_FILE), `${args.out}/${STATE_FILE}`), config);
+    if (danger.refused.length > 0) {
+      console.error(formatRefusal(danger));
+      console.error(`synth: ${args.out} was not changed (see npm run plan for the whole change).`);
+      return 1;
+    }
+    for (const ack of danger.unusedAcknowledgements) {
+      console.error(`synth: acknowledgement "${ack}" matches no change any more (remove it from acknowledgedChanges)`);
+    }
     if (args.check) {
-      const change = diffDist(readDist(args.out), files);
+      const change = diffDist(current, files);
       const stale = [...change.added, ...change.changed, ...change.removed];
       if (stale.length === 0) {
         console.log(`${args.out} is up to date (${files.size} files)`);

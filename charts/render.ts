@@ -8,6 +8,7 @@ import { HelmValuesFile, OutputChart, SecretRequirement } from '../constructs/ou
 import type { PlatformConfig } from '../regions/schema.js';
 import { buildPlatform, type PlatformTree } from './platform.js';
 import { secretsMarkdown } from './secrets-doc.js';
+import { STATE_FILE, stateText } from './state.js';
 import { topologyMarkdown } from './topology.js';
 
 /** dist/ as a map from path (relative to the dist root, `/`-separated) to file content. */
@@ -50,6 +51,7 @@ export function renderTree(tree: PlatformTree): DistFiles {
   const secrets = collect(tree.app, SecretRequirement.isSecretRequirement);
   add('SECRETS.md', secretsMarkdown(tree.config, secrets));
   add('TOPOLOGY.md', topologyMarkdown(tree.config, tree.applicationSets));
+  add(STATE_FILE, stateText(tree.config));
   return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 

@@ -253,6 +253,8 @@ export function spockNodeDsn(c: PostgresNamingConfig & Pick<NamingConfig, 'dns'>
     `sslcert=${PGEDGE_PROJECTED_CERT_DIR}/tls.crt`,
     `sslkey=${PGEDGE_PROJECTED_CERT_DIR}/tls.key`,
     'sslmode=require',
+    // A silently unreachable peer must not block sub_create for the OS TCP timeout.
+    'connect_timeout=10',
   ].join(' ');
 }
 

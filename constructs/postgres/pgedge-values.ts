@@ -6,10 +6,15 @@
 import { postgresRegionNames, PostgresSecrets, SPOCK_REPLICATION_ROLE } from '../../regions/names.js';
 import type { PlatformConfig, Region } from '../../regions/schema.js';
 
+/** Capacity is sized for at least this many regions, so adding regions up to it restarts no database. */
+export const PLANNED_REGIONS_MIN = 8;
+
 /**
- * Replication capacity for `regions` regions and `instances` instances per region.
+ * Replication capacity for `regions` regions and `instances` instances per region. These
+ * settings need a Postgres restart, so they are sized for max(regions, 8): adding a region
+ * up to the eighth restarts nothing.
  *
- *   peers                 = regions - 1
+ *   peers                 = max(regions, 8) - 1
  *   max_replication_slots = 2 * peers        (one Spock slot per peer subscribing here, plus a
  *                                             temporary sync slot per peer while a region joins)
  *                         + (instances - 1)  (CloudNativePG HA slots for the standbys)
@@ -26,7 +31,7 @@ export function replicationCapacity(regions: number, instances: number): {
   max_wal_senders: number;
   max_worker_processes: number;
 } {
-  const peers = regions - 1;
+  const peers = Math.max(regions, PLANNED_REGIONS_MIN) - 1;
   const slots = 2 * peers + (instances - 1) + 8;
   return {
     max_replication_slots: slots,
@@ -36,7 +41,7 @@ export function replicationCapacity(regions: number, instances: number): {
 }
 
 export const REPLICATION_FORMULA =
-  'max_replication_slots = 2*(regions-1) + (instances-1) + 8; max_wal_senders = slots + 2; max_worker_processes = 2*(regions-1) + 14';
+  'peers = max(regions, 8) - 1; max_replication_slots = 2*peers + (instances-1) + 8; max_wal_senders = slots + 2; max_worker_processes = 2*peers + 14';
 
 /** The CNPG `Cluster.spec` shared by every node of this region (merged over the chart default). */
 export function pgedgeClusterSpec(c: PlatformConfig): Record<string, unknown> {

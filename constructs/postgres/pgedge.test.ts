@@ -108,8 +108,10 @@ describe('pgEdge values, default config', () => {
   });
 
   it('writes the capacity formula next to the values', () => {
-    expect(files.get('values/astring-mn/pgedge.yaml')).toMatch(/^# Replication capacity for 2 region\(s\), 2 instance\(s\): max_replication_slots = /m);
-    expect(replicationCapacity(2, 2)).toEqual({ max_replication_slots: 11, max_wal_senders: 13, max_worker_processes: 16 });
+    expect(files.get('values/astring-mn/pgedge.yaml')).toMatch(/^# Replication capacity for 2 region\(s\), 2 instance\(s\): peers = max\(regions, 8\) - 1; max_replication_slots = /m);
+    // Sized for at least 8 regions: adding regions 3..8 restarts no database.
+    expect(replicationCapacity(2, 2)).toEqual({ max_replication_slots: 23, max_wal_senders: 25, max_worker_processes: 28 });
+    expect(replicationCapacity(8, 2)).toEqual(replicationCapacity(2, 2));
     expect(replicationCapacity(12, 3)).toEqual({ max_replication_slots: 32, max_wal_senders: 34, max_worker_processes: 36 });
   });
 

@@ -1,0 +1,72 @@
+/**
+ * `npm run plan -- [--config <file>] [--out <dist>] [--base <git ref>] [--json]`
+ * Synthesizes the config in memory and compares it with the committed dist (the folder, or
+ * the folder as of a Git ref). Exit 0: safe to merge (or no changes); 2: dangerous changes
+ * not acknowledged; 1: error (bad config, unreadable base).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfigFile } from '../regions/load.js';
+import { readDist } from './dist-writer.js';
+import { computePlan, formatPlan, planJson } from './plan.js';
+import { renderDist } from './render.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+const USAGE = `usage: npm run plan -- [--config <file>] [--out <dist>] [--base <git ref>] [--json]`;
+
+/** Reads a dist folder as committed at `ref` (files under the folder, relative to it). */
+export function readDistAtRef(dir: string, ref: string): Map<string, string> {
+  const top = execFileSync('git', ['-C', existsSync(dir) ? dir : repoRoot, 'rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
+  const rel = relative(top, resolve(dir)).split('\\').join('/');
+  const list = execFileSync('git', ['-C', top, 'ls-tree', '-r', '-z', '--name-only', ref, '--', rel], { encoding: 'utf8' });
+  const out = new Map<string, string>();
+  for (const path of list.split('\0').filter(Boolean)) {
+    out.set(path.slice(rel.length + 1), execFileSync('git', ['-C', top, 'show', `${ref}:${path}`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
+  }
+  return out;
+}
+
+export function planMain(argv: readonly string[]): number {
+  let config = resolve(repoRoot, 'regions/platform.yaml');
+  let out = resolve(repoRoot, 'dist');
+  let base: string | undefined;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--config') config = resolve(value());
+    else if (arg === '--out') out = resolve(value());
+    else if (arg === '--base') base = value();
+    else if (arg === '--json') json = true;
+    else {
+      console.error(arg === '--help' ? USAGE : `plan: unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+      return arg === '--help' ? 0 : 1;
+    }
+  }
+  try {
+    const cfg = loadConfigFile(config);
+    const next = renderDist(cfg);
+    const baseFiles = base ? readDistAtRef(out, base) : readDist(out);
+    const plan = computePlan(baseFiles, next, cfg);
+    console.log(json ? planJson(plan).trimEnd() : formatPlan(plan));
+    return plan.danger.refused.length > 0 ? 2 : 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return 1;
+    }
+    console.error(`plan: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = planMain(process.argv.slice(2));
+}
