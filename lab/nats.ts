@@ -12,11 +12,14 @@
  *   root (or CAP_SYS_ADMIN) and util-linux `unshare`;
  * - client and monitor ports are picked free on 127.0.0.1;
  * - credentials are random, live only in the child processes' environment and are expanded by
- *   nats-server from the `<< $VAR >>` references, exactly as in the pods.
+ *   nats-server from the `<< $VAR >>` references, exactly as in the pods;
+ * - `reconfigure(nextConfig)` plays ArgoCD + the chart's config-checksum roll: a region whose
+ *   generated conf changed is restarted (same ports and credentials), new regions are started,
+ *   removed ones stopped, unchanged ones left alone.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { accessSync, closeSync, constants as fsConstants, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -402,26 +405,65 @@ export interface NatsLabRegion {
   /** Client credentials of this region (the gateway ones are shared: `gatewayCredentials`). */
   readonly credentials: Credentials;
   readonly confPath: string;
+  /** Log of the current run; earlier runs (before a restart) are kept as `<name>.run<k>.log`. */
   readonly logPath: string;
   readonly pid: number;
+  /** The region's state in the config it was last (re)configured with. */
+  readonly state: Region['state'];
+  /** Gateway names in this server's `gateways` list, other than its own (the regions it dials and accepts). */
+  readonly gatewayPeers: readonly string[];
+  /** 1 for the first run; +1 per restart by `reconfigure`. */
+  readonly run: number;
+}
+
+/** What `reconfigure` did, by region name (each list sorted by ordinal). */
+export interface NatsReconfigureResult {
+  /** Running regions whose generated conf changed: stopped and started again on the same ports and credentials. */
+  readonly restarted: string[];
+  /** Regions new in the config: started on their own loopback address. */
+  readonly started: string[];
+  /** Regions no longer in the config: stopped. */
+  readonly stopped: string[];
+}
+
+export interface NatsReconfigureOptions {
+  /**
+   * Apply the change to these regions only (a partial roll-out, like syncing some of the
+   * ArgoCD Applications): the others keep running their current conf and are neither started,
+   * restarted nor stopped. Every name must be in the new config or running.
+   */
+  readonly only?: readonly string[];
+  /** Per-server start-up bound (default: the one given to `startNatsSuperCluster`). */
+  readonly startTimeoutMs?: number;
 }
 
 export interface NatsSuperCluster {
+  /** The config last given to `startNatsSuperCluster` or `reconfigure`. */
   readonly config: PlatformConfig;
   readonly workDir: string;
   /** The generated hosts file every server sees as /etc/hosts. */
   readonly hostsPath: string;
-  /** Sorted by ordinal. */
+  /** The running regions, sorted by ordinal (current after every `reconfigure`). */
   readonly regions: readonly NatsLabRegion[];
   /** The gateway user/password, identical in every region (as the nats-gateway-auth Secret). */
   readonly gatewayCredentials: Credentials;
   readonly natsServer: string;
   region(name: string): NatsLabRegion;
   /**
-   * Polls every server's /gatewayz until each region has an outbound and an inbound gateway
-   * connection to every other region. Throws naming the missing links on timeout.
+   * Polls every server's /gatewayz until each pair of running regions that list each other
+   * (with every region active: all pairs) has an outbound and an inbound gateway connection
+   * both ways. Pairs where one side does not list the other (a leaving region, a region not
+   * rolled yet) are not waited for. Throws naming the missing links on timeout.
    */
   waitForGateways(timeoutMs?: number): Promise<void>;
+  /**
+   * Applies `nextConfig` the way ArgoCD plus the chart's config-checksum roll do: a gateway
+   * list change is never hot-reloaded, so every running region whose generated conf changed is
+   * stopped and started again (same client/monitor ports, same credentials, like a pod roll);
+   * regions new in the config are started; regions gone from it are stopped. Unchanged regions
+   * keep running untouched. The hosts file is rewritten (in place) before anything starts.
+   */
+  reconfigure(nextConfig: PlatformConfig, opts?: NatsReconfigureOptions): Promise<NatsReconfigureResult>;
   /** Stops every server this cluster started (regions and extra gateways) and waits for exit. */
   stop(): Promise<void>;
 }
@@ -432,7 +474,8 @@ export interface StartNatsSuperClusterOptions {
   readonly workDir: string;
   /**
    * Fixed client/monitor ports: region i (0-based, by ordinal) gets client basePort+2i and
-   * monitor basePort+2i+1. Without it, free ports are picked.
+   * monitor basePort+2i+1. Without it, free ports are picked. Regions added later by
+   * `reconfigure` always get free ports.
    */
   readonly basePort?: number;
   /** Per-server start-up bound. */
@@ -451,9 +494,13 @@ function clientAuthorization(): Record<string, string> {
   return { user: envReference(NatsEnv.clientUser), password: envReference(NatsEnv.clientPassword) };
 }
 
-function hostsFileText(config: PlatformConfig, regions: readonly Region[]): string {
+/** Hosts file text: each region's generated gateway hostname (under its own config) -> its loopback address. */
+function hostsFileText(entries: ReadonlyArray<{ readonly config: PlatformConfig; readonly region: Region }>): string {
   const lines = ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback'];
-  for (const r of regions) lines.push(`${loopbackAddress(r.ordinal)} ${natsRegionNames(config, r).gatewayHost}`);
+  for (const { config, region } of [...entries].sort((a, b) => a.region.ordinal - b.region.ordinal)) {
+    const line = `${loopbackAddress(region.ordinal)} ${natsRegionNames(config, region).gatewayHost}`;
+    if (!lines.includes(line)) lines.push(line);
+  }
   return `# regionmesh NATS lab: generated gateway hostnames -> loopback addresses\n${lines.join('\n')}\n`;
 }
 
@@ -465,89 +512,169 @@ async function checkGatewayPortFree(port: number, hosts: readonly string[]): Pro
   }
 }
 
+/** The nats.conf object of `region` under `config`: the generator's gateway block plus lab listen addresses. */
+function regionConf(config: PlatformConfig, region: Region, clientPort: number, monitorPort: number): Record<string, unknown> {
+  return {
+    server_name: natsRegionNames(config, region).serverNames[0]!,
+    listen: `127.0.0.1:${clientPort}`,
+    http: `127.0.0.1:${monitorPort}`,
+    authorization: clientAuthorization(),
+    gateway: { ...gatewayMergeBlock(config, region), host: loopbackAddress(region.ordinal), port: config.nats.gateway.port },
+  };
+}
+
+/** A region's running server and what it was started with. */
+interface RegionRuntime {
+  readonly handle: NatsLabRegion;
+  readonly proc: ServerProcess;
+  readonly config: PlatformConfig;
+  readonly region: Region;
+  readonly clientPort: number;
+  readonly monitorPort: number;
+  /** The exact nats.conf text the server runs. */
+  readonly confText: string;
+}
+
+interface ClusterContext {
+  readonly bin: string;
+  readonly workDir: string;
+  readonly hostsPath: string;
+  readonly gatewayCredentials: Credentials;
+  /** Every server process started for regions (stopped ones included: stop() is idempotent). */
+  readonly procs: Set<ServerProcess>;
+}
+
+function regionHandle(
+  config: PlatformConfig,
+  region: Region,
+  rt: { readonly clientPort: number; readonly monitorPort: number; readonly pid: number; readonly run: number; readonly credentials: Credentials },
+  workDir: string,
+): NatsLabRegion {
+  const names = natsRegionNames(config, region);
+  const peers = (gatewayMergeBlock(config, region)['gateways'] as Array<{ name: string }>).map((g) => g.name).filter((n) => n !== names.gatewayName);
+  return {
+    name: region.name,
+    ordinal: region.ordinal,
+    gatewayName: names.gatewayName,
+    serverName: names.serverNames[0]!,
+    clientUrl: `nats://127.0.0.1:${rt.clientPort}`,
+    monitorUrl: `http://127.0.0.1:${rt.monitorPort}`,
+    gatewayAddress: `${loopbackAddress(region.ordinal)}:${config.nats.gateway.port}`,
+    credentials: rt.credentials,
+    confPath: join(workDir, `${region.name}.conf`),
+    logPath: join(workDir, `${region.name}.log`),
+    pid: rt.pid,
+    state: region.state,
+    gatewayPeers: peers,
+    run: rt.run,
+  };
+}
+
+/**
+ * Starts (or, with `previous`, restarts on the same ports and credentials) the server of one
+ * region. A restart keeps the previous run's conf and log as `<name>.run<k>.conf|log`.
+ */
+async function launchRegion(
+  ctx: ClusterContext,
+  config: PlatformConfig,
+  region: Region,
+  opts: {
+    readonly fixedPorts?: { readonly client: number; readonly monitor: number } | undefined;
+    readonly previous?: NatsLabRegion;
+    readonly timeoutMs: number;
+  },
+): Promise<RegionRuntime> {
+  const confPath = join(ctx.workDir, `${region.name}.conf`);
+  const logPath = join(ctx.workDir, `${region.name}.log`);
+  const prev = opts.previous;
+  if (prev) {
+    for (const [from, ext] of [[confPath, 'conf'], [logPath, 'log']] as const) {
+      if (existsSync(from)) renameSync(from, join(ctx.workDir, `${region.name}.run${prev.run}.${ext}`));
+    }
+  }
+  const credentials = prev?.credentials ?? randomCredentials('client');
+  const fixedPorts = prev ? { client: Number(new URL(prev.clientUrl).port), monitor: Number(new URL(prev.monitorUrl).port) } : opts.fixedPorts;
+  const { proc, clientPort, monitorPort } = await launchServer({
+    bin: ctx.bin,
+    what: `nats-server of region ${region.name}`,
+    confPath,
+    logPath,
+    hostsPath: ctx.hostsPath,
+    env: {
+      [NatsEnv.clientUser]: credentials.user,
+      [NatsEnv.clientPassword]: credentials.password,
+      [NatsEnv.gatewayUser]: ctx.gatewayCredentials.user,
+      [NatsEnv.gatewayPassword]: ctx.gatewayCredentials.password,
+    },
+    conf: (client, monitor) => regionConf(config, region, client, monitor),
+    fixedPorts,
+    timeoutMs: opts.timeoutMs,
+    onSpawn: (p) => ctx.procs.add(p),
+  });
+  return {
+    handle: regionHandle(config, region, { clientPort, monitorPort, pid: proc.pid, run: (prev?.run ?? 0) + 1, credentials }, ctx.workDir),
+    proc,
+    config,
+    region,
+    clientPort,
+    monitorPort,
+    confText: natsConfText(regionConf(config, region, clientPort, monitorPort)),
+  };
+}
+
+function byOrdinal<T extends { readonly ordinal: number }>(xs: Iterable<T>): T[] {
+  return [...xs].sort((a, b) => a.ordinal - b.ordinal);
+}
+
 /** Starts one nats-server per region of `config` and returns handles; see the module comment. */
 export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions): Promise<NatsSuperCluster> {
-  const { config, workDir } = opts;
-  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+  const { workDir } = opts;
+  const defaultStartTimeoutMs = opts.startTimeoutMs ?? 10_000;
   const bin = findNatsServer();
   if (!bin) throw new Error(NATS_SERVER_MISSING);
   mkdirSync(workDir, { recursive: true });
   checkPrivateHosts(workDir);
 
-  const regions = [...config.regions].sort((a, b) => a.ordinal - b.ordinal);
-  const gwPort = config.nats.gateway.port;
-  await checkGatewayPortFree(gwPort, regions.map((r) => loopbackAddress(r.ordinal)));
+  let config = opts.config;
+  const regions = byOrdinal(config.regions);
+  await checkGatewayPortFree(config.nats.gateway.port, regions.map((r) => loopbackAddress(r.ordinal)));
 
   const hostsPath = join(workDir, 'hosts');
-  writeFileSync(hostsPath, hostsFileText(config, regions));
-  const gatewayCredentials = randomCredentials('gw');
+  writeFileSync(hostsPath, hostsFileText(regions.map((region) => ({ config, region }))));
+  const ctx: ClusterContext = { bin, workDir, hostsPath, gatewayCredentials: randomCredentials('gw'), procs: new Set() };
 
-  const started: ServerProcess[] = [];
-  const handles: NatsLabRegion[] = [];
+  /** Running regions by name. */
+  const runtimes = new Map<string, RegionRuntime>();
   const stopAll = async () => {
-    await Promise.all(started.map((p) => p.stop()));
+    await Promise.all([...ctx.procs].map((p) => p.stop()));
   };
   try {
     for (const [i, region] of regions.entries()) {
-      const names = natsRegionNames(config, region);
-      const address = loopbackAddress(region.ordinal);
-      const serverName = names.serverNames[0]!;
-      const confPath = join(workDir, `${region.name}.conf`);
-      const logPath = join(workDir, `${region.name}.log`);
-      const credentials = randomCredentials('client');
-      const { proc, clientPort, monitorUrl } = await launchServer({
-        bin,
-        what: `nats-server of region ${region.name}`,
-        confPath,
-        logPath,
-        hostsPath,
-        env: {
-          [NatsEnv.clientUser]: credentials.user,
-          [NatsEnv.clientPassword]: credentials.password,
-          [NatsEnv.gatewayUser]: gatewayCredentials.user,
-          [NatsEnv.gatewayPassword]: gatewayCredentials.password,
-        },
-        conf: (clientPort, monitorPort) => ({
-          server_name: serverName,
-          listen: `127.0.0.1:${clientPort}`,
-          http: `127.0.0.1:${monitorPort}`,
-          authorization: clientAuthorization(),
-          gateway: { ...gatewayMergeBlock(config, region), host: address, port: gwPort },
-        }),
-        fixedPorts: opts.basePort !== undefined ? { client: opts.basePort + 2 * i, monitor: opts.basePort + 2 * i + 1 } : undefined,
-        timeoutMs: startTimeoutMs,
-        onSpawn: (p) => started.push(p),
-      });
-      handles.push({
-        name: region.name,
-        ordinal: region.ordinal,
-        gatewayName: names.gatewayName,
-        serverName,
-        clientUrl: `nats://127.0.0.1:${clientPort}`,
-        monitorUrl,
-        gatewayAddress: `${address}:${gwPort}`,
-        credentials,
-        confPath,
-        logPath,
-        pid: proc.pid,
-      });
+      const fixedPorts = opts.basePort !== undefined ? { client: opts.basePort + 2 * i, monitor: opts.basePort + 2 * i + 1 } : undefined;
+      runtimes.set(region.name, await launchRegion(ctx, config, region, { fixedPorts, timeoutMs: defaultStartTimeoutMs }));
     }
   } catch (e) {
     await stopAll();
     throw e;
   }
 
+  const handles = (): NatsLabRegion[] => byOrdinal([...runtimes.values()].map((rt) => rt.handle));
+  let reconfiguring = false;
   const extras = new Set<ServerProcess>();
   const cluster: NatsSuperCluster = {
-    config,
+    get config() {
+      return config;
+    },
     workDir,
     hostsPath,
-    regions: handles,
-    gatewayCredentials,
+    get regions() {
+      return handles();
+    },
+    gatewayCredentials: ctx.gatewayCredentials,
     natsServer: bin,
     region(name: string) {
-      const r = handles.find((h) => h.name === name);
-      if (!r) throw new Error(`no lab region "${name}" (known: ${handles.map((h) => h.name).join(', ')})`);
+      const r = runtimes.get(name)?.handle;
+      if (!r) throw new Error(`no lab region "${name}" running (known: ${handles().map((h) => h.name).join(', ')})`);
       return r;
     },
     async waitForGateways(timeoutMs = 15_000) {
@@ -555,7 +682,8 @@ export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions):
       let missing: string[] = [];
       while (true) {
         missing = [];
-        for (const r of handles) {
+        const current = handles();
+        for (const r of current) {
           let gz: Gatewayz;
           try {
             gz = await gatewayz(r.monitorUrl);
@@ -563,8 +691,10 @@ export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions):
             missing.push(`${r.gatewayName}: /gatewayz unreadable (${(e as Error).message})`);
             continue;
           }
-          for (const peer of handles) {
+          for (const peer of current) {
             if (peer === r) continue;
+            // A link exists only between servers that list each other (reject_unknown_cluster).
+            if (!r.gatewayPeers.includes(peer.gatewayName) || !peer.gatewayPeers.includes(r.gatewayName)) continue;
             if (!gz.outbound_gateways?.[peer.gatewayName]?.connection) missing.push(`${r.gatewayName} -> ${peer.gatewayName} (outbound)`);
             if ((gz.inbound_gateways?.[peer.gatewayName] ?? []).length === 0) missing.push(`${r.gatewayName} <- ${peer.gatewayName} (inbound)`);
           }
@@ -577,8 +707,64 @@ export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions):
         `NATS gateways not fully connected within ${timeoutMs} ms; missing links:\n  ${missing.join('\n  ')}\n(logs in ${workDir})`,
       );
     },
+    async reconfigure(nextConfig: PlatformConfig, ropts: NatsReconfigureOptions = {}) {
+      if (reconfiguring) throw new Error('reconfigure is already running on this lab cluster');
+      reconfiguring = true;
+      try {
+        const timeoutMs = ropts.startTimeoutMs ?? defaultStartTimeoutMs;
+        const nextRegions = byOrdinal(nextConfig.regions);
+        const nextNames = new Set(nextRegions.map((r) => r.name));
+        if (ropts.only) {
+          const unknown = ropts.only.filter((n) => !nextNames.has(n) && !runtimes.has(n));
+          if (unknown.length > 0) throw new Error(`reconfigure only: ${unknown.join(', ')} neither in the new config nor running`);
+        }
+        const inScope = (name: string) => ropts.only === undefined || ropts.only.includes(name);
+        const result: NatsReconfigureResult = { restarted: [], started: [], stopped: [] };
+
+        // 1. Regions gone from the config.
+        for (const rt of [...runtimes.values()].sort((a, b) => a.region.ordinal - b.region.ordinal)) {
+          if (nextNames.has(rt.region.name) || !inScope(rt.region.name)) continue;
+          await rt.proc.stop();
+          runtimes.delete(rt.region.name);
+          result.stopped.push(rt.region.name);
+        }
+
+        // 2. The hosts file, in place (same inode, so running servers see it too): every region
+        //    of the new config plus the out-of-scope ones that keep running under their old config.
+        const entries = nextRegions.map((region) => ({ config: nextConfig, region }));
+        for (const rt of runtimes.values()) if (!nextNames.has(rt.region.name)) entries.push({ config: rt.config, region: rt.region });
+        writeFileSync(hostsPath, hostsFileText(entries));
+
+        // 3. New regions, then 4. running regions whose generated conf changed (a pod roll).
+        const added = nextRegions.filter((r) => inScope(r.name) && !runtimes.has(r.name));
+        await checkGatewayPortFree(nextConfig.nats.gateway.port, added.map((r) => loopbackAddress(r.ordinal)));
+        for (const region of added) {
+          runtimes.set(region.name, await launchRegion(ctx, nextConfig, region, { timeoutMs }));
+          result.started.push(region.name);
+        }
+        for (const region of nextRegions) {
+          const rt = runtimes.get(region.name);
+          if (!rt || !inScope(region.name) || result.started.includes(region.name)) continue;
+          const nextText = natsConfText(regionConf(nextConfig, region, rt.clientPort, rt.monitorPort));
+          if (nextText === rt.confText) {
+            // Same conf: nothing to roll; the handle follows the new config (e.g. its state).
+            const handle = regionHandle(nextConfig, region, { ...rt, pid: rt.handle.pid, run: rt.handle.run, credentials: rt.handle.credentials }, workDir);
+            runtimes.set(region.name, { ...rt, config: nextConfig, region, handle });
+            continue;
+          }
+          await rt.proc.stop();
+          runtimes.delete(region.name);
+          runtimes.set(region.name, await launchRegion(ctx, nextConfig, region, { previous: rt.handle, timeoutMs }));
+          result.restarted.push(region.name);
+        }
+        config = nextConfig;
+        return result;
+      } finally {
+        reconfiguring = false;
+      }
+    },
     async stop() {
-      await Promise.all([...started, ...extras].map((p) => p.stop()));
+      await Promise.all([...ctx.procs, ...extras].map((p) => p.stop()));
     },
   };
   internals.set(cluster, { bin, extras, extraCount: 0 });

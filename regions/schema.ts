@@ -167,7 +167,12 @@ export const NatsSchema = z
         podMonitor: z.boolean().default(false).describe('Needs the Prometheus Operator CRDs in every region.'),
       })
       .prefault({}),
-    reloader: z.boolean().default(true).describe('Config reloader sidecar (hot reload of non-gateway settings).'),
+    reloader: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Reloader sidecar for rotated gateway certificates (runs only with gateway TLS). It never watches nats.conf: config changes roll the pods, because nats-server refuses gateway reloads and logs the gateway credentials when it does.',
+      ),
     natsBox: z.boolean().default(true).describe('nats-box Deployment for operators.'),
   })
   .describe('NATS: one cluster per region, all joined in a super-cluster by gateways.');

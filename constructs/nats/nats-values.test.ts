@@ -48,9 +48,10 @@ describe('NATS values, default config (reference setup)', () => {
     expect(values.config.monitor).toEqual({ enabled: true, port: 8222 });
   });
 
-  it('turns on monitor, Prometheus exporter, reloader and nats-box as configured', () => {
+  it('turns on monitor, Prometheus exporter and nats-box; no reloader without certificates to rotate', () => {
     expect(values.promExporter.enabled).toBe(true);
-    expect(values.reloader.enabled).toBe(true);
+    // Config changes roll the pods; a reloader SIGHUP on a gateway change makes nats-server log credentials.
+    expect(values.reloader).toEqual({ enabled: false });
     expect(values.natsBox.enabled).toBe(true);
     expect(values.config.jetstream).toEqual({ enabled: false });
     expect(values.extraResources).toEqual([]);
@@ -109,6 +110,21 @@ describe('gateway TLS', () => {
     expect(cert.spec.usages).toEqual(expect.arrayContaining(['server auth', 'client auth']));
     expect(cert.spec.secretName).toBe(SecretNames.natsGatewayTls);
     expect(cert.spec.issuerRef).toEqual({ group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'platform-ca' });
+  });
+
+  it('runs the reloader on the certificates only, never on nats.conf', () => {
+    const values = parse(files.get('values/astring-r1/nats.yaml')!) as Values;
+    expect(values.reloader.enabled).toBe(true);
+    expect(values.reloader.natsVolumeMountPrefixes).toEqual(['/etc/nats-certs/gateway']);
+    const args = values.reloader.patch.find((p: { path: string }) => p.path === '/args').value as string[];
+    expect(args.filter((a) => a !== '-config')).toEqual([
+      '-pid',
+      '/var/run/nats/nats.pid',
+      '/etc/nats-certs/gateway/tls.crt',
+      '/etc/nats-certs/gateway/tls.key',
+      '/etc/nats-certs/gateway/ca.crt',
+    ]);
+    expect(JSON.stringify(values.reloader)).not.toMatch(/nats\.conf|nats-config/);
   });
 
   it('mounts the key pair and trusts the shared CA', () => {

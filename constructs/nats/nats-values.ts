@@ -7,6 +7,9 @@ import { Labels, NATS_FULLNAME, NatsEnv, natsRegionNames, SecretNames } from '..
 import type { PlatformConfig, Region } from '../../regions/schema.js';
 import { envReference, gatewayMergeBlock } from './gateway.js';
 
+/** Where the chart mounts `config.gateway.tls.secretName`. */
+export const GATEWAY_CERT_DIR = '/etc/nats-certs/gateway';
+
 /** UID/GID the NATS containers run as (the images do not need root). */
 export const NATS_RUN_AS = 1000;
 
@@ -55,7 +58,7 @@ export function natsValues(c: PlatformConfig, region: Region): Record<string, un
       enabled: true,
       secretName: SecretNames.natsGatewayTls,
       // Gateway TLS is always mutual; every region's cert chains to the same CA.
-      merge: { ca_file: '/etc/nats-certs/gateway/ca.crt', timeout: 3 },
+      merge: { ca_file: `${GATEWAY_CERT_DIR}/ca.crt`, timeout: 3 },
     };
   }
 
@@ -105,12 +108,25 @@ export function natsValues(c: PlatformConfig, region: Region): Record<string, un
       resources: { requests: { cpu: nats.resources.cpu, memory: nats.resources.memory }, limits: { memory: nats.resources.memory } },
       merge: { securityContext: restrictedContainer },
     },
-    reloader: {
-      enabled: nats.reloader,
-      ...(nats.reloader
-        ? { merge: { securityContext: restrictedContainer, resources: sidecarResources('10m', '32Mi') } }
-        : {}),
-    },
+    // The reloader would SIGHUP nats-server on every ConfigMap change; nats-server refuses to
+    // reload a gateway change and logs the old and new gateway options, credentials included.
+    // Config changes roll the pods instead (configChecksumAnnotation), so the reloader only
+    // watches the gateway certificates, and only runs when there are certificates to rotate.
+    reloader:
+      nats.reloader && gw.tls.enabled
+        ? {
+            enabled: true,
+            natsVolumeMountPrefixes: [GATEWAY_CERT_DIR],
+            merge: { securityContext: restrictedContainer, resources: sidecarResources('10m', '32Mi') },
+            patch: [
+              {
+                op: 'replace',
+                path: '/args',
+                value: ['-pid', '/var/run/nats/nats.pid', ...['tls.crt', 'tls.key', 'ca.crt'].flatMap((f) => ['-config', `${GATEWAY_CERT_DIR}/${f}`])],
+              },
+            ],
+          }
+        : { enabled: false },
     promExporter: {
       enabled: nats.promExporter.enabled,
       ...(nats.promExporter.enabled
