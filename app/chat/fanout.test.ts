@@ -1,0 +1,103 @@
+import type { NatsConnection } from 'nats';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../log.js';
+import { HEADERS, RoomBus, decodeBusMessage, messageFrame, roomSubject, type BusEvent } from './fanout.js';
+
+/** A UUIDv7 with the given Unix milliseconds. */
+function v7At(ms: number, tail = '7abc-8def-0123456789ab'): string {
+  const hex = ms.toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${tail}`;
+}
+
+describe('NATS event decoding', () => {
+  const roomId = '0190a000-0000-7000-8000-000000000001';
+  const m = {
+    roomId,
+    messageId: v7At(Date.UTC(2030, 0, 1)),
+    authorId: '0190a000-0000-7000-8000-0000000000aa',
+    body: 'hi "there"',
+    originRegion: 'r2',
+    createdAt: '2030-01-01T00:00:00.000Z',
+  };
+  const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+  const hdrs = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
+
+  it('turns a valid message into one pre-serialized client frame', () => {
+    const ev = decodeBusMessage(roomId, enc(m), hdrs({ 'Chat-Kind': 'message', 'Chat-Origin-Region': 'r2', 'Chat-Message-Id': m.messageId }));
+    expect(ev).toMatchObject({ kind: 'message', origin: 'r2', message: m });
+    expect(JSON.parse((ev as { frame: string }).frame)).toEqual({ type: 'message', ...m });
+    expect(messageFrame(m)).toBe((ev as { frame: string }).frame);
+  });
+
+  it('drops events that do not belong to the subject or do not validate', () => {
+    expect(decodeBusMessage('0190a000-0000-7000-8000-000000000002', enc(m), hdrs({}))).toHaveProperty('invalid');
+    expect(decodeBusMessage(roomId, enc({ ...m, extra: 1 }), hdrs({}))).toHaveProperty('invalid');
+    expect(decodeBusMessage(roomId, enc(m), hdrs({ 'Chat-Message-Id': v7At(5) }))).toHaveProperty('invalid');
+    expect(decodeBusMessage(roomId, new TextEncoder().encode('{nope'), hdrs({}))).toHaveProperty('invalid');
+    expect(decodeBusMessage(roomId, enc(m), hdrs({ 'Chat-Kind': 'exec' }))).toHaveProperty('invalid');
+  });
+
+  it('decodes typing events', () => {
+    const ev = decodeBusMessage(roomId, enc({ roomId, userId: m.authorId }), hdrs({ 'Chat-Kind': 'typing', 'Chat-Origin-Region': 'r1' }));
+    expect(ev).toMatchObject({ kind: 'typing', origin: 'r1', event: { roomId, userId: m.authorId } });
+    expect(JSON.parse((ev as { frame: string }).frame)).toEqual({ type: 'typing', roomId, userId: m.authorId });
+  });
+});
+
+describe('RoomBus', () => {
+  function fakeNats() {
+    const subs: Array<{ subject: string; unsubscribed: boolean; callback: (err: unknown, msg: unknown) => void }> = [];
+    const published: Array<{ subject: string; data: string; headers: Record<string, string> }> = [];
+    const nc = {
+      subscribe(subject: string, opts: { callback: (err: unknown, msg: unknown) => void }) {
+        const s = { subject, unsubscribed: false, callback: opts.callback };
+        subs.push(s);
+        return { unsubscribe: () => (s.unsubscribed = true) };
+      },
+      publish(subject: string, data: Uint8Array, opts: { headers: { get(k: string): string } }) {
+        const h: Record<string, string> = {};
+        for (const k of Object.values(HEADERS)) h[k] = opts.headers.get(k);
+        published.push({ subject, data: new TextDecoder().decode(data), headers: h });
+      },
+      flush: async () => undefined,
+    };
+    return { nc: nc as unknown as NatsConnection, subs, published };
+  }
+  const quiet = createLogger({}, { write: () => undefined });
+  const roomId = '0190a000-0000-7000-8000-000000000001';
+
+  it('subscribes to a room once while it has local holders, and unsubscribes after the last', () => {
+    const f = fakeNats();
+    const bus = new RoomBus(f.nc, 'r1', () => undefined, quiet);
+    bus.retain(roomId);
+    bus.retain(roomId);
+    expect(f.subs.map((s) => s.subject)).toEqual([roomSubject(roomId)]);
+    expect(roomSubject(roomId)).toBe(`chat.room.${roomId}`);
+    bus.release(roomId);
+    expect(f.subs[0]!.unsubscribed).toBe(false);
+    expect(bus.subscriptionCount).toBe(1);
+    bus.release(roomId);
+    expect(f.subs[0]!.unsubscribed).toBe(true);
+    expect(bus.subscriptionCount).toBe(0);
+    bus.release(roomId); // extra releases are harmless
+    bus.retain(roomId);
+    expect(f.subs).toHaveLength(2);
+  });
+
+  it('publishes with origin region and message id headers, and delivers what it receives', () => {
+    const f = fakeNats();
+    const got: Array<[string, BusEvent]> = [];
+    const invalid: string[] = [];
+    const bus = new RoomBus(f.nc, 'r1', (r, ev) => got.push([r, ev]), quiet, (why) => invalid.push(why));
+    const m = { roomId, messageId: v7At(Date.UTC(2030, 0, 1)), authorId: roomId, body: 'x', originRegion: 'r1', createdAt: '2030-01-01T00:00:00.000Z' };
+    bus.publishMessage({ ...m, clientMessageId: 'c-1' } as typeof m);
+    expect(f.published).toEqual([{ subject: `chat.room.${roomId}`, data: JSON.stringify(m), headers: { 'Chat-Kind': 'message', 'Chat-Origin-Region': 'r1', 'Chat-Message-Id': m.messageId } }]);
+    bus.retain(roomId);
+    const hdr = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
+    f.subs[0]!.callback(null, { data: new TextEncoder().encode(f.published[0]!.data), headers: hdr(f.published[0]!.headers) });
+    f.subs[0]!.callback(null, { data: new TextEncoder().encode('garbage'), headers: hdr({}) });
+    expect(got).toHaveLength(1);
+    expect(got[0]![1]).toMatchObject({ kind: 'message', origin: 'r1', message: m });
+    expect(invalid).toEqual(['payload is not JSON']);
+  });
+});

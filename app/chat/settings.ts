@@ -1,0 +1,164 @@
+/**
+ * Settings of `serve` (one region's chat backend), from environment variables validated with
+ * zod at start-up. The generator emits exactly these names:
+ *
+ *   CHAT_REGION                  this region's name (a DNS label, e.g. r1)
+ *   CHAT_PORT                    HTTP + WebSocket port (default 8080)
+ *   NATS_URL                     the local NATS cluster (comma list of URLs allowed)
+ *   NATS_USER, NATS_PASSWORD     NATS client credentials (both or neither)
+ *   CASSANDRA_CONTACT_POINTS     comma list of host or host:port of the LOCAL DC
+ *   CASSANDRA_LOCAL_DC           the local DC name (the driver only ever talks to it)
+ *   CASSANDRA_KEYSPACE           default chat
+ *   CASSANDRA_USERNAME, CASSANDRA_PASSWORD   app role (both or neither)
+ *   PGHOST PGPORT PGDATABASE PGUSER PGSSLMODE PGSSLCERT PGSSLKEY PGSSLROOTCERT PGPASSFILE
+ *                                the local Postgres primary (libpq variables)
+ *   CHAT_CODE_SENDER             log (development sender, default) | memory (tests)
+ *   CHAT_DEV_PRINT_CODES         true: the log sender also prints codes to stderr (development only)
+ *   CHAT_MAX_FRAME_BYTES         WebSocket maxPayload (default 16384)
+ *   CHAT_RATE_PER_SECOND         per-connection token bucket rate (default 20)
+ *   CHAT_RATE_BURST              per-connection token bucket size (default 40)
+ *   CHAT_SHUTDOWN_GRACE_SECONDS  bound of a graceful shutdown (default 20)
+ *
+ * Optional extras with safe defaults (the generator need not emit them):
+ *   CHAT_PG_DIALECT              spock (default) | pglogical: how `migrate` keeps chat_local unreplicated
+ *   CHAT_MIGRATE                 true (default) | false: run `migrate` when Postgres first answers
+ */
+import type { PoolConfig } from 'pg';
+import { z } from 'zod';
+import { EnvError, commaList, intString, readEnv } from '../env.js';
+import { adminConnectionFromEnv } from '../spock/settings.js';
+import type { PgDialect } from './postgres.js';
+
+export type CodeSenderKind = 'log' | 'memory';
+
+export interface ChatSettings {
+  readonly region: string;
+  /** Listen address (default 0.0.0.0; tests use 127.0.0.1). */
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  readonly nats: {
+    readonly servers: readonly string[];
+    readonly user?: string | undefined;
+    readonly password?: string | undefined;
+  };
+  readonly cassandra: {
+    readonly contactPoints: readonly string[];
+    readonly localDataCenter: string;
+    readonly keyspace: string;
+    readonly username?: string | undefined;
+    readonly password?: string | undefined;
+  };
+  /** node-postgres pool config of the LOCAL primary. */
+  readonly postgres: PoolConfig;
+  readonly pgDialect: PgDialect;
+  readonly migrate: boolean;
+  readonly codeSender: CodeSenderKind;
+  readonly devPrintCodes: boolean;
+  readonly maxFrameBytes: number;
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+  readonly shutdownGraceSeconds: number;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  keyspace: 'chat',
+  maxFrameBytes: 16_384,
+  ratePerSecond: 20,
+  rateBurst: 40,
+  shutdownGraceSeconds: 20,
+} as const;
+
+const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const boolString = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true');
+
+const envSchema = z.object({
+  CHAT_REGION: z.string().regex(DNS_LABEL, { message: 'must be a DNS label (lower-case letters, digits, -)' }),
+  CHAT_PORT: intString(1, 65_535).optional(),
+  NATS_URL: commaList.pipe(
+    z.array(z.string().regex(/^(nats|tls):\/\/[^\s/@]+$/, { message: 'must be nats://host:port or tls://host:port (credentials go in NATS_USER/NATS_PASSWORD)' })),
+  ),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  CASSANDRA_CONTACT_POINTS: commaList.pipe(z.array(z.string().regex(/^[A-Za-z0-9.\-_[\]:]+$/, { message: 'entries must be host or host:port' }))),
+  CASSANDRA_LOCAL_DC: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'must be a datacenter name' }),
+  CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, { message: 'must be a lower-case keyspace name' }).optional(),
+  CASSANDRA_USERNAME: z.string().optional(),
+  CASSANDRA_PASSWORD: z.string().optional(),
+  CHAT_CODE_SENDER: z.enum(['log', 'memory'], { message: 'must be log or memory' }).optional(),
+  CHAT_DEV_PRINT_CODES: boolString.optional(),
+  CHAT_MAX_FRAME_BYTES: intString(256, 1_048_576).optional(),
+  CHAT_RATE_PER_SECOND: intString(1, 10_000).optional(),
+  CHAT_RATE_BURST: intString(1, 100_000).optional(),
+  CHAT_SHUTDOWN_GRACE_SECONDS: intString(1, 3_600).optional(),
+  CHAT_PG_DIALECT: z.enum(['spock', 'pglogical'], { message: 'must be spock or pglogical' }).optional(),
+  CHAT_MIGRATE: boolString.optional(),
+});
+
+/** Empty variables count as unset (Kubernetes often renders optional values as ""). */
+function withoutEmpty(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+/** Environment -> settings. Throws EnvError naming variables (never their values). */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSettings {
+  const e = readEnv(envSchema, withoutEmpty(env));
+  const problems: string[] = [];
+  if ((e.NATS_USER === undefined) !== (e.NATS_PASSWORD === undefined)) problems.push('NATS_USER/NATS_PASSWORD: set both or neither');
+  if ((e.CASSANDRA_USERNAME === undefined) !== (e.CASSANDRA_PASSWORD === undefined)) {
+    problems.push('CASSANDRA_USERNAME/CASSANDRA_PASSWORD: set both or neither');
+  }
+  const burst = e.CHAT_RATE_BURST ?? DEFAULTS.rateBurst;
+  const rate = e.CHAT_RATE_PER_SECOND ?? DEFAULTS.ratePerSecond;
+  if (burst < rate) problems.push('CHAT_RATE_BURST: must be at least CHAT_RATE_PER_SECOND');
+  let postgres: PoolConfig | undefined;
+  try {
+    postgres = { ...adminConnectionFromEnv(env), application_name: `regionmesh-chat-${e.CHAT_REGION}` };
+  } catch (err) {
+    if (err instanceof EnvError) problems.push(...err.problems);
+    else throw err;
+  }
+  if (problems.length > 0 || !postgres) throw new EnvError(problems);
+  return {
+    region: e.CHAT_REGION,
+    host: '0.0.0.0',
+    port: e.CHAT_PORT ?? DEFAULTS.port,
+    nats: { servers: e.NATS_URL, user: e.NATS_USER, password: e.NATS_PASSWORD },
+    cassandra: {
+      contactPoints: e.CASSANDRA_CONTACT_POINTS,
+      localDataCenter: e.CASSANDRA_LOCAL_DC,
+      keyspace: e.CASSANDRA_KEYSPACE ?? DEFAULTS.keyspace,
+      username: e.CASSANDRA_USERNAME,
+      password: e.CASSANDRA_PASSWORD,
+    },
+    postgres,
+    pgDialect: e.CHAT_PG_DIALECT ?? 'spock',
+    migrate: e.CHAT_MIGRATE ?? true,
+    codeSender: e.CHAT_CODE_SENDER ?? 'log',
+    devPrintCodes: e.CHAT_DEV_PRINT_CODES ?? false,
+    maxFrameBytes: e.CHAT_MAX_FRAME_BYTES ?? DEFAULTS.maxFrameBytes,
+    ratePerSecond: rate,
+    rateBurst: burst,
+    shutdownGraceSeconds: e.CHAT_SHUTDOWN_GRACE_SECONDS ?? DEFAULTS.shutdownGraceSeconds,
+  };
+}
+
+/** What is safe to log about the settings (no credentials, no key material). */
+export function settingsSummary(s: ChatSettings): Record<string, unknown> {
+  return {
+    region: s.region,
+    listen: `${s.host}:${s.port}`,
+    nats: s.nats.servers,
+    natsAuth: s.nats.user !== undefined,
+    cassandra: { contactPoints: s.cassandra.contactPoints, localDataCenter: s.cassandra.localDataCenter, keyspace: s.cassandra.keyspace, auth: s.cassandra.username !== undefined },
+    postgres: { host: s.postgres.host, port: s.postgres.port, database: s.postgres.database, user: s.postgres.user, tls: Boolean(s.postgres.ssl) },
+    pgDialect: s.pgDialect,
+    migrate: s.migrate,
+    codeSender: s.codeSender,
+    maxFrameBytes: s.maxFrameBytes,
+    ratePerSecond: s.ratePerSecond,
+    rateBurst: s.rateBurst,
+    shutdownGraceSeconds: s.shutdownGraceSeconds,
+  };
+}
