@@ -620,15 +620,24 @@ async function connectWithRetry(
 }
 
 /** True/false when the app credentials do/don't authenticate; undefined when it cannot tell. */
-async function appCanLogIn(s: BootstrapSettings, extra?: Partial<cassandra.ClientOptions>): Promise<boolean | undefined> {
-  const c = newClient(s, s.app, { ...extra, pooling: { warmup: false } });
-  try {
-    await c.connect();
-    return true;
-  } catch (e) {
-    return isAuthFailure(e) ? false : undefined;
-  } finally {
-    await c.shutdown().catch(() => {});
+/**
+ * Whether the app role logs in with the configured password. Nodes cache credentials
+ * (credentials_validity, 2 s by default), so a password changed moments ago can still be
+ * refused: an auth failure is retried past that window before it counts as "does not work".
+ */
+async function appCanLogIn(s: BootstrapSettings, extra?: Partial<cassandra.ClientOptions>, attempts = 3, spacingMs = 1_200): Promise<boolean | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const c = newClient(s, s.app, { ...extra, pooling: { warmup: false } });
+    try {
+      await c.connect();
+      return true;
+    } catch (e) {
+      if (!isAuthFailure(e)) return undefined;
+      if (attempt >= attempts) return false;
+    } finally {
+      await c.shutdown().catch(() => {});
+    }
+    await new Promise((r) => setTimeout(r, spacingMs));
   }
 }
 
