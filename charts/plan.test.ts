@@ -4,7 +4,7 @@
  * changed, --json and --base.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
@@ -246,6 +246,13 @@ describe('synth refuses what plan refuses', () => {
     writeFileSync(config, stringify(acked));
     expect(capture(() => main(['--config', config, '--out', out])).code).toBe(0);
     expect([...readDist(out).keys()].some((p) => p.includes('astring-r3'))).toBe(false);
+  });
+
+  it('README shows the current plan for regions/examples/add-hel1.yaml (2 -> 3 regions)', () => {
+    const r = capture(() => planMain(['--config', join(REPO_ROOT, 'regions/examples/add-hel1.yaml')]));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^astring-hel1 {2}\(\+16 ~0 -0\)$/m);
+    expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).toContain(r.out);
   });
 
   it('the repository default config plans "no changes" against the committed dist', () => {

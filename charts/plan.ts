@@ -97,7 +97,8 @@ function effectsOf(path: string, before: string | undefined, after: string | und
   }
   if (kind === 'Job') {
     const name = (a ?? b)!['metadata'].name;
-    return a ? [`Job ${name} runs again after the next sync of ${cluster}`] : [];
+    if (!a) return [];
+    return [b ? `Job ${name} runs again after the next sync of ${cluster}` : `Job ${name} runs after the first sync of ${cluster}`];
   }
   if (kind === 'K8ssandraCluster' && a && b) {
     const dcs = (x: Obj) => new Map(((x['spec']?.cassandra?.datacenters ?? []) as Obj[]).map((d) => [d['metadata'].name as string, d]));
@@ -112,6 +113,8 @@ function effectsOf(path: string, before: string | undefined, after: string | und
     if (!same(rest(a), rest(b))) out.push('every Cassandra DC rolls, one DC at a time (cluster-level settings changed)');
     if (!same(a['metadata']?.annotations?.['k8ssandra.io/dc-replication'], b['metadata']?.annotations?.['k8ssandra.io/dc-replication']) && a['metadata']?.annotations?.['k8ssandra.io/dc-replication']) {
       out.push(`k8ssandra-operator replicates ${a['metadata'].annotations['k8ssandra.io/dc-replication']} to the new DC(s)`);
+    } else if (b['metadata']?.annotations?.['k8ssandra.io/dc-replication'] && !a['metadata']?.annotations?.['k8ssandra.io/dc-replication']) {
+      out.push('the dc-replication annotation is removed: the joined DC(s) are now regular members');
     }
     return out;
   }
