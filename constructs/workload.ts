@@ -8,6 +8,23 @@ import { k8s } from 'cdk8s-plus-28';
 /** UID/GID of the app image (app/Dockerfile creates this user). */
 export const APP_UID = 10001;
 
+/**
+ * The restricted Pod Security Standard for a container, as plain data for Helm values (charts
+ * pick the user themselves).
+ */
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/** Requests for cpu and memory, memory limit = request, as plain data for Helm values. */
+export function helmResources(cpu: string, memory: string) {
+  return { requests: { cpu, memory }, limits: { memory } };
+}
+
 export const restrictedContainerSecurity: k8s.SecurityContext = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,

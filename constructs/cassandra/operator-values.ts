@@ -5,6 +5,7 @@
  */
 import { Labels } from '../../regions/names.js';
 import type { PlatformConfig } from '../../regions/schema.js';
+import { helmResources } from '../workload.js';
 
 export function k8ssandraOperatorValues(c: PlatformConfig, role: 'control-plane' | 'data-plane'): Record<string, unknown> {
   return {
@@ -26,7 +27,7 @@ export function k8ssandraOperatorValues(c: PlatformConfig, role: 'control-plane'
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
     },
-    resources: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '256Mi' } },
+    resources: helmResources('50m', '256Mi'),
     // ArgoCD applies the chart's CRDs with server-side apply; the upgrader hook would run on
     // every sync and needs egress to the chart repository.
     disableCrdUpgraderJob: true,

@@ -4,18 +4,7 @@
  */
 import { Labels } from '../../regions/names.js';
 import type { PlatformConfig } from '../../regions/schema.js';
-
-function resources(cpu: string, memory: string) {
-  return { requests: { cpu, memory }, limits: { memory } };
-}
-
-const restrictedContainer = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
+import { helmResources as resources, RESTRICTED_CONTAINER as restrictedContainer } from '../workload.js';
 
 export function certManagerValues(c: PlatformConfig): Record<string, unknown> {
   const pod = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };

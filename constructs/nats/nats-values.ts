@@ -5,6 +5,7 @@
  */
 import { Labels, NATS_FULLNAME, NatsEnv, natsRegionNames, SecretNames } from '../../regions/names.js';
 import type { PlatformConfig, Region } from '../../regions/schema.js';
+import { helmResources, RESTRICTED_CONTAINER } from '../workload.js';
 import { envReference, gatewayMergeBlock } from './gateway.js';
 
 /** Where the chart mounts `config.gateway.tls.secretName`. */
@@ -13,13 +14,7 @@ export const GATEWAY_CERT_DIR = '/etc/nats-certs/gateway';
 /** UID/GID the NATS containers run as (the images do not need root). */
 export const NATS_RUN_AS = 1000;
 
-const restrictedContainer = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
+const restrictedContainer = RESTRICTED_CONTAINER;
 
 const restrictedPod = {
   runAsNonRoot: true,
@@ -34,9 +29,7 @@ function secretEnv(secret: string, key: string) {
   return { valueFrom: { secretKeyRef: { name: secret, key } } };
 }
 
-function sidecarResources(cpu: string, memory: string) {
-  return { requests: { cpu, memory }, limits: { memory } };
-}
+const sidecarResources = helmResources;
 
 /** The values file for `region` (written to `values/<cluster>/nats.yaml`). */
 export function natsValues(c: PlatformConfig, region: Region): Record<string, unknown> {

@@ -1,13 +1,14 @@
 /** Values for pgEdge's build of the `cloudnative-pg` operator chart. */
 import { Labels } from '../../regions/names.js';
 import type { PlatformConfig } from '../../regions/schema.js';
+import { helmResources } from '../workload.js';
 
 export function cnpgOperatorValues(c: PlatformConfig): Record<string, unknown> {
   return {
     crds: { create: true },
     replicaCount: 1,
     commonLabels: { [Labels.partOf]: c.platform },
-    resources: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '256Mi' } },
+    resources: helmResources('50m', '256Mi'),
     podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
     containerSecurityContext: {
       allowPrivilegeEscalation: false,
