@@ -24,6 +24,7 @@
  *
  * CLI: `npx tsx lab/cassandra.ts start|stop|status|reset`.
  */
+import { loadConfigFile } from '../regions/load.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
@@ -57,7 +58,7 @@ const CLUSTER_NAME = 'regionmesh-lab';
 export interface CassandraLabOptions {
   /** Lab directory (default `<repo>/.lab/cassandra`, or $CASSANDRA_LAB_DIR). */
   readonly labDir?: string;
-  /** The two DC names (default `['dc1', 'dc2']`). Node i listens on 127.0.0.<i+1>. */
+  /** The two DC names (default: the first two regions' DCs of regions/platform.yaml). Node i listens on 127.0.0.<i+1>. */
   readonly dataCenters?: readonly [string, string];
   /** CQL port on each node's address (default 9042; the addresses differ, so one port is fine). */
   readonly cqlPort?: number;
@@ -108,7 +109,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$/;
 
 function resolveOptions(opts: CassandraLabOptions = {}): ResolvedOptions {
   const labDir = opts.labDir ?? process.env['CASSANDRA_LAB_DIR'] ?? DEFAULT_LAB_DIR;
-  const [dc1, dc2] = opts.dataCenters ?? ['dc1', 'dc2'];
+  const [dc1, dc2] = opts.dataCenters ?? defaultDataCenters();
   for (const dc of [dc1, dc2]) if (!NAME.test(dc)) throw new Error(`invalid lab DC name ${JSON.stringify(dc)} (letters, digits, . _ -)`);
   if (dc1 === dc2) throw new Error(`the lab's two DC names must differ (got ${dc1} twice)`);
   const heapMb = opts.heapMb ?? 512;
@@ -772,6 +773,14 @@ async function spawnNode(o: ResolvedOptions, node: CassandraLabNode, java: strin
  * reused; a data dir made for another topology (other DC names/addresses) is wiped first, which
  * is refused while its nodes run. Does not wait: call `handle.waitUntilUp()`.
  */
+/** The DC names of the default config's first two regions (by ordinal): the lab mirrors the platform. */
+export function defaultDataCenters(): [string, string] {
+  const regions = [...loadConfigFile(join(REPO_ROOT, 'regions', 'platform.yaml')).regions].sort((a, b) => a.ordinal - b.ordinal);
+  const [a, b] = regions.map((r) => r.cassandra.datacenter);
+  if (!a || !b) throw new Error('regions/platform.yaml needs at least two regions for the two-DC Cassandra lab');
+  return [a, b];
+}
+
 export async function startCassandraLab(opts: CassandraLabOptions = {}): Promise<CassandraLabHandle> {
   const o = resolveOptions(opts);
   const marker = readMarker(o.libDir);
