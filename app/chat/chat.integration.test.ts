@@ -2,10 +2,11 @@
  * The chat backend against the real two-region lab, one backend per region in this process:
  *   region r1 (A): nats-server r1, Cassandra DC dc1 (127.0.0.1), Postgres node n1
  *   region r2 (B): nats-server r2, Cassandra DC dc2 (127.0.0.2), Postgres node n2
- * NATS regions are joined by the generated gateway block (lab/nats.ts); Cassandra is one
- * cluster with two DCs and the `chat` keyspace from bootstrap-cassandra; Postgres nodes
- * replicate both ways through pglogical, set up by bootstrap-spock (pglogical dialect) AFTER
- * `migrate` ran on both nodes, so the bootstrap puts the chat tables into the replication set.
+ * started by `startChatLab` (lab/chat-lab.ts): NATS regions are joined by the generated gateway
+ * block (lab/nats.ts); Cassandra is one cluster with two DCs and the `chat` keyspace from
+ * bootstrap-cassandra; Postgres nodes replicate both ways through pglogical, set up by
+ * bootstrap-spock (pglogical dialect) AFTER `migrate` ran on both nodes, so the bootstrap puts the
+ * chat tables into the replication set (the backends run `migrate` again at start: idempotent).
  *
  * The Cassandra and Postgres labs run in their own directories and ports (.lab/chat-*), so this
  * file never touches the labs other suites use. Every engine starts once for the whole file. If
@@ -19,24 +20,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCassandraInstalled, labClient, startCassandraLab, type CassandraLabHandle } from '../../lab/cassandra.js';
-import { findNatsServer, freePort, loopbackAddress, NATS_SERVER_MISSING, startNatsSuperCluster, type NatsSuperCluster } from '../../lab/nats.js';
-import { DEFAULT_LAB_DIR, startPostgresLab, type PostgresLab } from '../../lab/postgres.js';
+import { labClient } from '../../lab/cassandra.js';
+import { startChatLab, type ChatLab } from '../../lab/chat-lab.js';
+import { freePort, loopbackAddress } from '../../lab/nats.js';
+import { DEFAULT_LAB_DIR } from '../../lab/postgres.js';
 import { configWithRegions, REPO_ROOT, tempDir } from '../../test/helpers.js';
-import { bootstrapCassandra } from '../cassandra/bootstrap.js';
 import { bucketOf } from '../cassandra/schema.js';
 import { createLogger, type Logger } from '../log.js';
-import { bootstrapRegion } from '../spock/bootstrap.js';
 import { ChatClient, type AnyFrame, type MessageEvent } from './client.js';
-import { MemoryCodeSender } from './code-sender.js';
-import { createPool, migrate } from './postgres.js';
-import { startChatServer, type ChatServer, type ResumeHooks } from './server.js';
-import type { ChatSettings } from './settings.js';
+import type { ResumeHooks } from './server.js';
 
 const REGIONS = ['r1', 'r2'] as const;
 type RegionName = (typeof REGIONS)[number];
-const DC: Record<RegionName, string> = { r1: 'dc1', r2: 'dc2' };
-const PG_NODE: Record<RegionName, string> = { r1: 'n1', r2: 'n2' };
 
 const CASSANDRA_DIR = joinPath(REPO_ROOT, '.lab', 'chat-cassandra');
 const CASSANDRA_PORTS = { cqlPort: 19142, storagePort: 17100, jmxPorts: [17399, 17499] as [number, number] };
@@ -44,47 +39,27 @@ const CASSANDRA_PORTS = { cqlPort: 19142, storagePort: 17100, jmxPorts: [17399, 
 const POSTGRES_DIR = joinPath(DEFAULT_LAB_DIR, '..', 'chat-postgres');
 const POSTGRES_BASE_PORT = 56432;
 const KEYSPACE = 'chat';
-const APP_ROLE = 'chat_app';
 const MAX_FRAME = 16_384;
 const RATE = 100;
 const BURST = 200;
-
-interface Lab {
-  nats: NatsSuperCluster;
-  cassandra: CassandraLabHandle;
-  postgres: PostgresLab;
-  servers: Record<RegionName, ChatServer>;
-  senders: Record<RegionName, MemoryCodeSender>;
-  cql: cassandra.Client;
-}
 
 const run = Date.now().toString(36);
 const logLines: string[] = [];
 const quiet: Logger = createLogger({}, { level: 'info', write: (l) => logLines.push(l) });
 const clients: ChatClient[] = [];
 const secrets: string[] = [];
-let labState: Lab | undefined;
+let labState: ChatLab<RegionName> | undefined;
 let startError: unknown;
 let natsWorkDir: string | undefined;
 let failed = false;
 const timings: Record<string, number> = {};
 const children: ChildProcess[] = [];
 const hooks: Record<RegionName, ResumeHooks> = { r1: {}, r2: {} };
-let appPasswordForServe = '';
 
-function lab(): Lab {
+function lab(): ChatLab<RegionName> {
   if (startError) throw startError instanceof Error ? startError : new Error(String(startError));
   if (!labState) throw new Error('the lab did not start');
   return labState;
-}
-
-async function timed<T>(what: string, f: () => Promise<T>): Promise<T> {
-  const t0 = Date.now();
-  try {
-    return await f();
-  } finally {
-    timings[what] = Date.now() - t0;
-  }
 }
 
 async function eventually<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
@@ -113,7 +88,7 @@ async function connect(region: RegionName): Promise<ChatClient> {
 async function login(region: RegionName, name: string): Promise<{ client: ChatClient; token: string; userId: string; username: string }> {
   const client = await connect(region);
   const username = `${name}-${run}`;
-  const sender = lab().senders[region];
+  const sender = lab().memorySender(region);
   const { token, userId } = await client.login(username, async (norm) => {
     const code = sender.lastCode(norm);
     if (!code) throw new Error(`no code sent for ${norm}`);
@@ -158,7 +133,7 @@ async function fullHistory(c: ChatClient, roomId: string): Promise<MessageEvent[
 const ids = (ms: ReadonlyArray<{ messageId: string }>) => ms.map((m) => m.messageId);
 
 async function pgCounts(region: RegionName): Promise<Record<string, number>> {
-  const client = new pg.Client(lab().postgres.node(PG_NODE[region]).adminConnectionConfig);
+  const client = new pg.Client(lab().region(region).postgres.adminConnectionConfig);
   await client.connect();
   try {
     const out: Record<string, number> = {};
@@ -180,119 +155,38 @@ async function cassandraCounts(): Promise<Record<string, number>> {
   return out;
 }
 
-function settingsFor(region: RegionName, nats: NatsSuperCluster, appPassword: string, postgres: PostgresLab, cas: CassandraLabHandle): ChatSettings {
-  const n = nats.region(region);
-  return {
-    region,
-    host: '127.0.0.1',
-    port: 0,
-    nats: { servers: [n.clientUrl], user: n.credentials.user, password: n.credentials.password },
-    cassandra: { contactPoints: [cas.node(DC[region]).contactPoint], localDataCenter: DC[region], keyspace: KEYSPACE, username: APP_ROLE, password: appPassword },
-    postgres: postgres.node(PG_NODE[region]).appConnectionConfig,
-    pgDialect: 'pglogical',
-    migrate: true,
-    codeSender: 'memory',
-    devPrintCodes: false,
-    maxFrameBytes: MAX_FRAME,
-    ratePerSecond: RATE,
-    rateBurst: BURST,
-    shutdownGraceSeconds: 10,
-  };
-}
-
 describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs, Postgres + pglogical)', () => {
   beforeAll(async () => {
-    const started: Partial<Lab> = {};
     try {
-      if (!findNatsServer()) throw new Error(NATS_SERVER_MISSING);
-      const loopbacks = [1, 2].map(loopbackAddress);
-      const gatewayPort = await freePort(loopbacks);
+      const gatewayPort = await freePort([1, 2].map(loopbackAddress));
       const config = configWithRegions(2, (c) => {
         c.dns.clusterSuffix = 'lab';
         c.nats!.gateway = { ...c.nats!.gateway, port: gatewayPort };
       });
       natsWorkDir = tempDir('regionmesh-chat-nats-');
-      const [nats, cas, postgres] = await Promise.all([
-        timed('nats', async () => {
-          const n = await startNatsSuperCluster({ config, workDir: natsWorkDir! });
-          started.nats = n;
-          await n.waitForGateways(20_000);
-          return n;
-        }),
-        timed('cassandra', async () => {
-          await ensureCassandraInstalled({ labDir: CASSANDRA_DIR });
-          const c = await startCassandraLab({ labDir: CASSANDRA_DIR, ...CASSANDRA_PORTS, dataCenters: ['dc1', 'dc2'] });
-          started.cassandra = c;
-          await c.waitUntilUp(360_000);
-          return c;
-        }),
-        timed('postgres', async () => {
-          const p = await startPostgresLab({ nodes: ['n1', 'n2'], dir: POSTGRES_DIR, basePort: POSTGRES_BASE_PORT, fresh: true });
-          started.postgres = p;
-          // migrate on both nodes BEFORE bootstrap: pglogical has no auto-DDL, the bootstrap registers the tables.
-          for (const node of p.nodes) {
-            const pool = createPool(node.appConnectionConfig, () => undefined);
-            try {
-              await migrate(pool, { dialect: 'pglogical' });
-              await migrate(pool, { dialect: 'pglogical' }); // idempotent
-            } finally {
-              await pool.end();
-            }
-          }
-          const nodes = p.nodes.map((n) => ({ name: n.name, dsn: n.dsn }));
-          await Promise.all(
-            p.nodes.map((n) =>
-              bootstrapRegion(
-                { dialect: 'pglogical', node: n.name, nodes, replicationSchemas: ['public'], deadlineSeconds: 180, admin: n.adminConnectionConfig },
-                { log: quiet },
-              ),
-            ),
-          );
-          return p;
-        }),
-      ]);
-      const appPassword = `pw${randomBytes(12).toString('hex')}`;
-      appPasswordForServe = appPassword;
-      secrets.push(appPassword, nats.region('r1').credentials.password, nats.region('r2').credentials.password);
-      await timed('bootstrap-cassandra', () =>
-        bootstrapCassandra(
-          {
-            contactPoints: [cas.node('dc1').contactPoint],
-            localDc: 'dc1',
-            dataCenters: ['dc1', 'dc2'],
-            replicationFactor: 1,
-            keyspace: KEYSPACE,
-            superuser: cas.superuser,
-            app: { username: APP_ROLE, password: appPassword },
-            deadlineSeconds: 180,
-          },
-          { log: quiet },
-        ),
-      );
-      const cql = labClient(cas.node('dc1'));
-      await cql.connect();
-      started.cql = cql;
-      const senders = { r1: new MemoryCodeSender(), r2: new MemoryCodeSender() };
-      const servers = {} as Record<RegionName, ChatServer>;
-      await timed('backends', async () => {
-        for (const r of REGIONS) {
-          servers[r] = await startChatServer(settingsFor(r, nats, appPassword, postgres, cas), {
-            log: quiet.child({ test: 'chat' }),
-            codeSender: senders[r],
-            healthIntervalMs: 500,
-            hooks: hooks[r],
-          });
-        }
-        await Promise.all(REGIONS.map((r) => servers[r].ready(60_000)));
+      const started = await startChatLab({
+        config,
+        dirs: { nats: natsWorkDir, cassandra: CASSANDRA_DIR, postgres: POSTGRES_DIR },
+        ports: { backends: [0, 0], natsBase: 0, cassandra: CASSANDRA_PORTS, postgresBase: POSTGRES_BASE_PORT },
+        codeSender: 'memory',
+        hooks,
+        log: quiet,
+        rate: { perSecond: RATE, burst: BURST },
+        maxFrameBytes: MAX_FRAME,
+        shutdownGraceSeconds: 10,
+        healthIntervalMs: 500,
       });
-      labState = { nats, cassandra: cas, postgres, servers, senders, cql };
+      labState = started;
+      Object.assign(timings, started.timings);
+      expect(started.keyspace).toBe(KEYSPACE);
+      expect(started.regions.map((r) => [r.name, r.dataCenter, r.pgNode])).toEqual([
+        ['r1', 'dc1', 'n1'],
+        ['r2', 'dc2', 'n2'],
+      ]);
+      secrets.push(started.appPassword, started.nats.region('r1').credentials.password, started.nats.region('r2').credentials.password);
       console.log(`chat lab up: ${JSON.stringify(timings)}`);
     } catch (e) {
       startError = e;
-      await started.cql?.shutdown().catch(() => undefined);
-      await started.nats?.stop().catch(() => undefined);
-      await started.cassandra?.stop().catch(() => undefined);
-      await started.postgres?.stop().catch(() => undefined);
     }
   }, 600_000);
 
@@ -303,14 +197,7 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    if (labState) {
-      const { servers, nats, cassandra: cas, postgres, cql } = labState;
-      await Promise.all(REGIONS.map((r) => servers[r].close().catch(() => undefined)));
-      await cql.shutdown().catch(() => undefined);
-      await nats.stop().catch(() => undefined);
-      await cas.stop().catch(() => undefined);
-      await postgres.stop().catch(() => undefined);
-    }
+    await labState?.stop();
     if (failed || startError) console.error(`backend log (last 80 lines):\n${logLines.slice(-80).join('\n')}`);
     if (natsWorkDir && !failed && !startError) rmSync(natsWorkDir, { recursive: true, force: true });
   }, 120_000);
@@ -696,11 +583,11 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
     const eve = `eve-${run}`;
     const c1 = await connect('r1');
     await c1.expect({ type: 'login.request', username: eve }, 'login.code_sent');
-    const code = lab().senders.r1.lastCode(eve)!;
+    const code = lab().memorySender('r1').lastCode(eve)!;
     secrets.push(code);
     expect(code).toMatch(/^[0-9]{6}$/);
     const q = async (region: RegionName, sql: string, params: unknown[] = []) => {
-      const client = new pg.Client(lab().postgres.node(PG_NODE[region]).adminConnectionConfig);
+      const client = new pg.Client(lab().region(region).postgres.adminConnectionConfig);
       await client.connect();
       try {
         return (await client.query(sql, params)).rows as Array<Record<string, unknown>>;
@@ -736,7 +623,7 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
     // At most 5 live codes per name; the newest one logs in and every code of the name is gone.
     for (let i = 0; i < 4; i++) await c2.expect({ type: 'login.request', username: eve }, 'login.code_sent');
     expect(await c2.request({ type: 'login.request', username: eve })).toMatchObject({ type: 'error', code: 'too_many_codes' });
-    const newest = lab().senders.r1.lastCode(eve)!;
+    const newest = lab().memorySender('r1').lastCode(eve)!;
     secrets.push(newest);
     const ok = await c2.expect<AnyFrame & { token: string; userId: string }>({ type: 'login.verify', username: eve.toUpperCase(), code: newest }, 'login.ok');
     secrets.push(ok.token);
@@ -822,8 +709,8 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
       CASSANDRA_CONTACT_POINTS: cas.node('dc2').contactPoint,
       CASSANDRA_LOCAL_DC: 'dc2',
       CASSANDRA_KEYSPACE: KEYSPACE,
-      CASSANDRA_USERNAME: APP_ROLE,
-      CASSANDRA_PASSWORD: appPasswordForServe,
+      CASSANDRA_USERNAME: lab().appRole,
+      CASSANDRA_PASSWORD: lab().appPassword,
       PGHOST: '127.0.0.1',
       PGPORT: String(n2.port),
       PGDATABASE: n2.database,

@@ -1,0 +1,344 @@
+/**
+ * `npm run lab`: the whole two-region chat platform on this machine (see ./chat-lab.ts): the data
+ * layer on loopback (NATS super-cluster, Cassandra with one DC per region, Postgres pair with
+ * pglogical both ways, both bootstrap commands run) and one chat backend per region on a fixed
+ * port (first region 18081, second 18082). Prints how to connect and the start-up timings, then
+ * runs until Ctrl-C (SIGINT) or SIGTERM, stops everything and exits 0.
+ *
+ *   npm run lab                          interactive; login codes are printed to stderr
+ *   npm run lab -- --check               start, check /readyz of both backends, send one message
+ *                                        across regions, print "chat lab check OK ...", stop; exit 0
+ *                                        (1 on failure)
+ *   options: --config <platform.yaml>  --dir <lab dir>  --port-base <n> (plan in labPortPlan)
+ *            --ports <port1>,<port2> (backends, ordinal order)  --timeout <seconds> (--check only)
+ *
+ * Every start begins with empty Postgres nodes (users, sessions, rooms: the pglogical mesh is
+ * built from scratch); Cassandra's data and jars stay in the lab directory between runs.
+ *
+ * Signals: Ctrl-C reaches npm, the shell, the tsx CLI and this process at once. The package.json
+ * script is `exec tsx lab/main.ts` because dash (Debian's /bin/sh, which npm runs scripts with)
+ * kills itself with SIGINT after its child exits whenever it got a SIGINT while waiting, so npm
+ * would report 130 even after a clean stop; with `exec` there is no shell in between. The tsx CLI
+ * re-sends the signal unless the child confirms it within 30 ms and SIGKILLs a child that does not
+ * confirm the second one: see `signalHandler` in ./chat-lab.ts for how this process stays alive
+ * long enough to stop the engines.
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ChatClient, type AnyFrame, type MessageEvent } from '../app/chat/client.js';
+import { createLogger, type Logger } from '../app/log.js';
+import { loadConfigFile } from '../regions/load.js';
+import { CHAT_LAB_DIR, DEFAULT_CONFIG_PATH, LAB_PORT_BASE, labPortPlan, labProcesses, signalHandler, SIGNALS, startChatLab, takeOverSignals, type ChatLab } from './chat-lab.js';
+import { REPO_ROOT } from './postgres.js';
+
+const USAGE = `usage: npm run lab [-- --check] [--config <platform.yaml>] [--dir <lab dir>] [--port-base <n>] [--ports <p1>,<p2>] [--timeout <s>]
+  (no flag)   start the two-region lab and one chat backend per region; Ctrl-C stops it
+  --check     start, verify /readyz of both backends, send one message across regions, print OK, stop
+  --config    platform config (default regions/platform.yaml; it must have exactly two regions)
+  --dir       lab directory (default ${relative(process.cwd(), CHAT_LAB_DIR) || CHAT_LAB_DIR})
+  --port-base first port of the lab's port plan (default ${LAB_PORT_BASE}: backends ${LAB_PORT_BASE + 1} and ${LAB_PORT_BASE + 2})
+  --ports     backend ports, one per region in ordinal order (default base+1,base+2)
+  --timeout   bound of --check in seconds (default 600)`;
+
+export interface MainArgs {
+  readonly check: boolean;
+  readonly help: boolean;
+  readonly configPath: string;
+  readonly dir: string;
+  readonly portBase: number;
+  readonly backendPorts: readonly number[] | undefined;
+  readonly timeoutSeconds: number;
+}
+
+function intArg(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new Error(`${flag} needs a whole number (got ${v ?? 'nothing'})`);
+  return n;
+}
+
+export function parseArgs(argv: readonly string[]): MainArgs {
+  let check = false;
+  let help = false;
+  let configPath = DEFAULT_CONFIG_PATH;
+  let dir = CHAT_LAB_DIR;
+  let portBase = LAB_PORT_BASE;
+  let backendPorts: number[] | undefined;
+  let timeoutSeconds = 600;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--check':
+        check = true;
+        break;
+      case '--help':
+      case '-h':
+        help = true;
+        break;
+      case '--config': {
+        const v = value();
+        if (!v) throw new Error('--config needs a file');
+        configPath = resolve(v);
+        break;
+      }
+      case '--dir': {
+        const v = value();
+        if (!v) throw new Error('--dir needs a directory');
+        dir = resolve(v);
+        break;
+      }
+      case '--port-base':
+        portBase = intArg('--port-base', value());
+        break;
+      case '--ports':
+        backendPorts = (value() ?? '').split(',').map((p) => intArg('--ports', p.trim()));
+        if (backendPorts.length !== 2 || backendPorts.some((p) => p < 1 || p > 65_535)) throw new Error('--ports needs two ports, e.g. --ports 18081,18082');
+        break;
+      case '--timeout':
+        timeoutSeconds = intArg('--timeout', value());
+        break;
+      default:
+        throw new Error(`unknown argument ${a}\n${USAGE}`);
+    }
+  }
+  return { check, help, configPath, dir, portBase, backendPorts, timeoutSeconds };
+}
+
+/** What `npm run lab` prints once everything is up. */
+export function connectHelp(lab: ChatLab, opts: { logPath: string; configPath: string }): string {
+  const [a, b] = lab.regions;
+  const rel = (p: string) => (p.startsWith(REPO_ROOT) ? relative(REPO_ROOT, p) || '.' : p);
+  const lines: string[] = [];
+  lines.push(`regionmesh chat lab is up: ${lab.regions.length} regions from ${rel(opts.configPath)}, files in ${rel(lab.dirs.root)}`);
+  lines.push('');
+  for (const r of lab.regions) {
+    lines.push(`region ${r.name} (ordinal ${r.ordinal}; NATS ${r.nats.gatewayName}, Cassandra DC ${r.dataCenter}, Postgres node ${r.pgNode})`);
+    lines.push(`  WebSocket  ${r.server.url}`);
+    lines.push(`  health     ${r.server.httpUrl}/healthz`);
+    lines.push(`  readiness  ${r.server.httpUrl}/readyz`);
+    lines.push(`  metrics    ${r.server.httpUrl}/metrics`);
+  }
+  lines.push('');
+  lines.push('data layer (loopback):');
+  lines.push(`  NATS       ${lab.regions.map((r) => `${r.name} ${r.nats.clientUrl} (monitor ${r.nats.monitorUrl}, gateway ${r.nats.gatewayAddress})`).join('\n             ')}`);
+  lines.push(`  Cassandra  ${lab.regions.map((r) => `${r.dataCenter} ${r.cassandra.contactPoint}`).join(', ')}; keyspace ${lab.keyspace}, superuser ${lab.cassandra.superuser.username}/${lab.cassandra.superuser.password}`);
+  lines.push(`  Postgres   ${lab.regions.map((r) => `${r.pgNode} 127.0.0.1:${r.postgres.port}`).join(', ')} (pglogical both ways; client certificates in ${rel(lab.postgres.certs.dir)})`);
+  lines.push(`  backend logs (JSON lines): ${rel(opts.logPath)}`);
+  lines.push('');
+  lines.push('Login codes: the development code sender prints them to stderr of this process, e.g.');
+  lines.push('  [development] login code for ada: 123456');
+  lines.push('');
+  lines.push(`Example session (JSON text frames; any request may carry "ref", echoed in its reply), on ${a!.name}:`);
+  lines.push(`  node -e 'const W=require("ws"),w=new W(process.argv[1]);w.on("message",m=>console.log("<",String(m)));w.on("close",c=>process.exit(c===1000?0:1));w.on("open",()=>require("readline").createInterface({input:process.stdin}).on("line",l=>l.trim()&&w.send(l)))' ${a!.server.url}`);
+  lines.push('  then type, one frame per line:');
+  lines.push('  > {"type":"login.request","username":"ada"}');
+  lines.push('  < {"type":"login.code_sent","username":"ada","expiresInSeconds":...}      (code: see this lab\'s stderr)');
+  lines.push('  > {"type":"login.verify","username":"ada","code":"<code>"}');
+  lines.push('  < {"type":"login.ok","token":"<token>","userId":"...","expiresAt":"..."}');
+  lines.push('  > {"type":"room.create","name":"lobby"}');
+  lines.push('  < {"type":"room.created","roomId":"<room>","name":"lobby"}');
+  lines.push('  > {"type":"room.join","roomId":"<room>"}');
+  lines.push('  > {"type":"message.send","roomId":"<room>","clientMessageId":"m1","body":"hello from ' + a!.name + '"}');
+  lines.push('  < {"type":"message.sent",...}  and  < {"type":"message","originRegion":"' + a!.name + '",...}');
+  lines.push(`Do the same on ${b!.name} (${b!.server.url}) as another user, join <room> (its row replicates in about a second;`);
+  lines.push('until then the join answers not_found), and messages sent in either region arrive in both.');
+  lines.push('Come back later with {"type":"auth","token":"<token>"} and {"type":"room.join","roomId":"<room>","lastSeenMessageId":"<id>"}');
+  lines.push('to replay what you missed; {"type":"history","roomId":"<room>"} pages the stored history.');
+  lines.push('A scripted cross-region round trip with the repo\'s ChatClient: npm run lab -- --check (uses its own ports).');
+  lines.push(`Each start begins with empty Postgres nodes; Cassandra data stays in ${rel(lab.dirs.cassandra)}.`);
+  return lines.join('\n');
+}
+
+export function timingsLine(timings: Readonly<Record<string, number>>): string {
+  return `start-up timings: ${Object.entries(timings)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+    .join(', ')}`;
+}
+
+/** The --check round trip: both backends ready, one message from region 1 arrives in region 2 (and back). */
+async function check(lab: ChatLab): Promise<string> {
+  for (const r of lab.regions) {
+    const res = await fetch(`${r.server.httpUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
+    const body = (await res.json()) as { ready?: boolean; region?: string };
+    if (res.status !== 200 || body.ready !== true || body.region !== r.name) throw new Error(`${r.name}: /readyz answered ${res.status} ${JSON.stringify(body)}`);
+  }
+  const [a, b] = lab.regions as [ChatLab['regions'][number], ChatLab['regions'][number]];
+  const run = Date.now().toString(36);
+  const clients: ChatClient[] = [];
+  try {
+    const loginIn = async (r: typeof a, name: string) => {
+      const c = await ChatClient.connect(r.server.url);
+      clients.push(c);
+      const hello = (await c.welcome(5_000)) as AnyFrame & { region?: string };
+      if (hello.region !== r.name) throw new Error(`${r.server.url} says it is region ${String(hello.region)}, expected ${r.name}`);
+      await c.login(`${name}-${run}`, async (norm) => {
+        const code = lab.memorySender(r.name).lastCode(norm);
+        if (!code) throw new Error(`no login code was sent for ${norm} in ${r.name}`);
+        return code;
+      });
+      return c;
+    };
+    const ca = await loginIn(a, 'check-a');
+    const cb = await loginIn(b, 'check-b');
+    const room = await ca.expect<AnyFrame & { roomId: string }>({ type: 'room.create', name: `check-${run}` }, 'room.created');
+    await ca.expect({ type: 'room.join', roomId: room.roomId }, 'room.joined');
+    // The room row replicates to the other region's Postgres through pglogical: join when it is there.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const r = await cb.request({ type: 'room.join', roomId: room.roomId });
+      if (r.type === 'room.joined') break;
+      if (!(r.type === 'error' && (r as { code?: string }).code === 'not_found') || Date.now() > deadline) throw new Error(`join in ${b.name}: ${JSON.stringify(r)}`);
+      await sleep(200);
+    }
+    const t0 = Date.now();
+    const id = await ca.sendMessage(room.roomId, `hello from ${a.name}`, 'check-1');
+    const got = (await cb.waitFor((f) => f.type === 'message' && (f as MessageEvent).messageId === id, 15_000, 'the cross-region message')) as MessageEvent;
+    const ms = Date.now() - t0;
+    if (got.originRegion !== a.name || got.body !== `hello from ${a.name}`) throw new Error(`unexpected delivery ${JSON.stringify(got)}`);
+    const back = await cb.sendMessage(room.roomId, `hello from ${b.name}`, 'check-2');
+    await ca.waitFor((f) => f.type === 'message' && (f as MessageEvent).messageId === back, 15_000, 'the reply');
+    return `message ${id} sent in ${a.name} arrived in ${b.name} after ${ms} ms, and a reply came back`;
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: MainArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = loadConfigFile(args.configPath);
+  const plan = labPortPlan(args.portBase);
+  const ports = { ...plan, backends: args.backendPorts ?? plan.backends };
+  mkdirSync(args.dir, { recursive: true });
+  const progress = (line: string) => process.stderr.write(`lab: ${line}\n`);
+
+  // Interactive: backend logs go to a file (stdout stays readable); --check: kept in memory, shown on failure.
+  const logPath = join(args.dir, 'backends.log');
+  const memoryLog: string[] = [];
+  let logStream: ReturnType<typeof createWriteStream> | undefined;
+  let log: Logger;
+  if (args.check) {
+    log = createLogger({}, { level: 'info', write: (l) => memoryLog.push(l) });
+  } else {
+    logStream = createWriteStream(logPath, { flags: 'a' });
+    const stream = logStream;
+    log = createLogger({}, { level: 'info', write: (l) => stream.write(`${l}\n`) });
+  }
+
+  // Ctrl-C / SIGTERM at any time: abort a start-up in progress, or stop a running lab; exit 0.
+  const abort = new AbortController();
+  let lab: ChatLab | undefined;
+  let stopRequested: NodeJS.Signals | undefined;
+  let release: () => void = () => undefined;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = signalHandler({
+      first: (signal) => {
+        stopRequested = signal;
+        progress(`${signal}: stopping`);
+        abort.abort();
+        resolve(signal);
+      },
+      again: (signal) => {
+        progress(`${signal} again: exiting now (the engines' exit hooks kill what is left)`);
+        process.exit(args.check ? 1 : 0);
+      },
+    });
+    for (const s of SIGNALS) process.on(s, onSignal);
+    release = () => {
+      for (const s of SIGNALS) process.off(s, onSignal);
+    };
+  });
+
+  const t0 = Date.now();
+  let checkTimer: NodeJS.Timeout | undefined;
+  if (args.check) {
+    checkTimer = setTimeout(() => {
+      progress(`--check did not finish within ${args.timeoutSeconds} s`);
+      abort.abort();
+      void (lab?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+    }, args.timeoutSeconds * 1000);
+    checkTimer.unref();
+  }
+  try {
+    progress(`starting (config ${relative(REPO_ROOT, args.configPath) || args.configPath}, dir ${args.dir}, ports ${ports.backends.join(', ')} ...)`);
+    lab = await startChatLab({
+      config,
+      dir: args.dir,
+      ports,
+      codeSender: args.check ? 'memory' : 'log',
+      devPrintCodes: !args.check,
+      log,
+      progress,
+      signal: abort.signal,
+    });
+  } catch (e) {
+    if (stopRequested) {
+      progress('start-up interrupted; what was started is stopped');
+      return args.check ? 1 : 0;
+    }
+    console.error(`chat lab failed to start: ${(e as Error).stack ?? String(e)}`);
+    if (args.check && memoryLog.length > 0) console.error(`backend log (last 40 lines):\n${memoryLog.slice(-40).join('\n')}`);
+    return 1;
+  }
+  progress(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // From now on a signal means a graceful stop (backends, then engines), not the engines' kill-at-once fallback.
+  const restoreEngineSignals = takeOverSignals(lab);
+
+  if (args.check) {
+    let code = 0;
+    try {
+      const what = await Promise.race([check(lab), stopped.then((s) => Promise.reject(new Error(`interrupted by ${s}`)))]);
+      console.log(`chat lab check OK: ${what}`);
+      console.log(timingsLine(lab.timings));
+    } catch (e) {
+      code = 1;
+      console.error(`chat lab check FAILED: ${(e as Error).stack ?? String(e)}`);
+      console.error(`backend log (last 40 lines):\n${memoryLog.slice(-40).join('\n')}`);
+    }
+    await lab.stop();
+    clearTimeout(checkTimer);
+    const left = labProcesses(args.dir);
+    if (left.length > 0) {
+      console.error(`processes of the lab still running after stop: ${left.map((p) => p.pid).join(', ')}`);
+      code = 1;
+    }
+    release();
+    restoreEngineSignals();
+    return code;
+  }
+
+  console.log(connectHelp(lab, { logPath, configPath: args.configPath }));
+  console.log('');
+  console.log(timingsLine(lab.timings));
+  console.log('Stop with Ctrl-C.');
+  await stopped;
+  await lab.stop();
+  await new Promise<void>((resolve) => (logStream ? logStream.end(resolve) : resolve()));
+  release();
+  restoreEngineSignals();
+  progress('stopped');
+  return 0;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error((e as Error).stack ?? String(e));
+      process.exit(1);
+    },
+  );
+}
