@@ -4,7 +4,7 @@
  * a renamed object leaves no stale file behind.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { DistFiles } from './render.js';
 
 /** Reads a dist folder as `{path: content}` (empty when it does not exist). */
@@ -42,9 +42,8 @@ export function diffDist(before: ReadonlyMap<string, string>, after: DistFiles):
   return change;
 }
 
-/** Replaces `outDir` with exactly `files`. Returns what changed. */
-export function writeDistAtomically(outDir: string, files: DistFiles): DistChange {
-  const before = readDist(outDir);
+/** Replaces `outDir` with exactly `files`. Returns what changed against `before` (read when not given). */
+export function writeDistAtomically(outDir: string, files: DistFiles, before: ReadonlyMap<string, string> = readDist(outDir)): DistChange {
   const parent = dirname(outDir);
   mkdirSync(parent, { recursive: true });
   const tmp = join(parent, `.${basename(outDir)}.tmp-${process.pid}`);
@@ -104,4 +103,3 @@ export function summarize(change: DistChange, managementCluster: string): string
   return lines.join('\n');
 }
 
-export const pathSep = sep;

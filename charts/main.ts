@@ -82,7 +82,7 @@ export function main(argv: readonly string[]): number {
       for (const p of stale) console.error(`  ${p}`);
       return 1;
     }
-    const change = writeDistAtomically(args.out, files);
+    const change = writeDistAtomically(args.out, files, current);
     console.log(summarize(change, config.managementCluster.name));
     console.log(
       `synth: ${files.size} files in ${args.out} (${change.added.length} added, ${change.changed.length} changed, ${change.removed.length} removed)`,

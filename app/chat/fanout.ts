@@ -11,7 +11,7 @@
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../log.js';
-import { chatMessageSchema, typingEventSchema, type ChatMessage, type TypingEvent } from './protocol.js';
+import { chatMessageOf, chatMessageSchema, typingEventSchema, type ChatMessage, type TypingEvent } from './protocol.js';
 
 export const ROOM_SUBJECT_PREFIX = 'chat.room.';
 export const roomSubject = (roomId: string): string => `${ROOM_SUBJECT_PREFIX}${roomId}`;
@@ -31,15 +31,7 @@ const decoder = new TextDecoder();
 
 /** The `message` frame clients get, serialized once. */
 export function messageFrame(m: ChatMessage): string {
-  return JSON.stringify({
-    type: 'message',
-    roomId: m.roomId,
-    messageId: m.messageId,
-    authorId: m.authorId,
-    body: m.body,
-    originRegion: m.originRegion,
-    createdAt: m.createdAt,
-  });
+  return JSON.stringify({ type: 'message', ...chatMessageOf(m) });
 }
 
 /** Decodes one NATS message of `roomId`'s subject; undefined (with a reason) when it is not valid. */
@@ -122,15 +114,7 @@ export class RoomBus {
     h.set(HEADERS.kind, 'message');
     h.set(HEADERS.origin, this.region);
     h.set(HEADERS.messageId, m.messageId);
-    const payload: ChatMessage = {
-      roomId: m.roomId,
-      messageId: m.messageId,
-      authorId: m.authorId,
-      body: m.body,
-      originRegion: m.originRegion,
-      createdAt: m.createdAt,
-    };
-    this.nc.publish(roomSubject(m.roomId), encoder.encode(JSON.stringify(payload)), { headers: h });
+    this.nc.publish(roomSubject(m.roomId), encoder.encode(JSON.stringify(chatMessageOf(m))), { headers: h });
   }
 
   publishTyping(e: TypingEvent): void {

@@ -123,6 +123,18 @@ export interface ChatMessage {
   readonly createdAt: string;
 }
 
+/** Exactly the public fields of a message (a stored row or a bus event may carry more). */
+export function chatMessageOf(m: ChatMessage): ChatMessage {
+  return {
+    roomId: m.roomId,
+    messageId: m.messageId,
+    authorId: m.authorId,
+    body: m.body,
+    originRegion: m.originRegion,
+    createdAt: m.createdAt,
+  };
+}
+
 export const chatMessageSchema = z.strictObject({
   roomId: uuid,
   messageId: z.string().regex(UUIDV7_RE),

@@ -30,6 +30,7 @@ import {
   LIMITS,
   PROTOCOL_VERSION,
   UNAUTHENTICATED_TYPES,
+  chatMessageOf,
   errorFrame,
   isUuidV7,
   normalizeUsername,
@@ -444,14 +445,6 @@ export async function startChatServer(settings: ChatSettings, deps: ChatServerDe
     if (!bus || !natsConnected) throw new Refusal('unavailable', 'messaging is not connected; retry');
     return bus;
   };
-  const publicMessage = (m: StoredMessage): ChatMessage => ({
-    roomId: m.roomId,
-    messageId: m.messageId,
-    authorId: m.authorId,
-    body: m.body,
-    originRegion: m.originRegion,
-    createdAt: m.createdAt,
-  });
 
   // ------------------------------------------------------------------------------------------
   // Frame handlers
@@ -546,7 +539,7 @@ export async function startChatServer(settings: ChatSettings, deps: ChatServerDe
           throw e;
         }
         if (c.rooms.get(f.roomId) !== gate) return; // left or re-joined meanwhile
-        const toSend = gate.goLive(replayed.map(publicMessage));
+        const toSend = gate.goLive(replayed.map(chatMessageOf));
         const replayIds = new Set(replayed.map((m) => m.messageId));
         for (const m of toSend) deliver(c, m, messageFrame(m), replayIds.has(m.messageId) ? 'replay' : 'live');
         reply(c, ref, { type: 'room.joined', roomId: f.roomId, replayed: replayed.length, recovered });
@@ -620,7 +613,7 @@ export async function startChatServer(settings: ChatSettings, deps: ChatServerDe
         reply(c, ref, {
           type: 'history.page',
           roomId: f.roomId,
-          messages: page.map(publicMessage),
+          messages: page.map(chatMessageOf),
           ...(page.length === limit && last ? { nextBefore: last.messageId } : {}),
         });
         return;

@@ -4,7 +4,7 @@
  */
 import { Labels } from '../../regions/names.js';
 import type { PlatformConfig } from '../../regions/schema.js';
-import { helmResources as resources, RESTRICTED_CONTAINER as restrictedContainer } from '../workload.js';
+import { helmResources, RESTRICTED_CONTAINER } from '../workload.js';
 
 export function certManagerValues(c: PlatformConfig): Record<string, unknown> {
   const pod = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
@@ -16,19 +16,19 @@ export function certManagerValues(c: PlatformConfig): Record<string, unknown> {
     },
     replicaCount: 1,
     securityContext: pod,
-    containerSecurityContext: restrictedContainer,
-    resources: resources('10m', '128Mi'),
+    containerSecurityContext: RESTRICTED_CONTAINER,
+    resources: helmResources('10m', '128Mi'),
     webhook: {
       replicaCount: 1,
       securityContext: pod,
-      containerSecurityContext: restrictedContainer,
-      resources: resources('10m', '64Mi'),
+      containerSecurityContext: RESTRICTED_CONTAINER,
+      resources: helmResources('10m', '64Mi'),
     },
     cainjector: {
       replicaCount: 1,
       securityContext: pod,
-      containerSecurityContext: restrictedContainer,
-      resources: resources('10m', '128Mi'),
+      containerSecurityContext: RESTRICTED_CONTAINER,
+      resources: helmResources('10m', '128Mi'),
     },
     startupapicheck: { enabled: false },
     prometheus: { enabled: true, servicemonitor: { enabled: false } },

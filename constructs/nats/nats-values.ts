@@ -14,7 +14,6 @@ export const GATEWAY_CERT_DIR = '/etc/nats-certs/gateway';
 /** UID/GID the NATS containers run as (the images do not need root). */
 export const NATS_RUN_AS = 1000;
 
-const restrictedContainer = RESTRICTED_CONTAINER;
 
 const restrictedPod = {
   runAsNonRoot: true,
@@ -29,7 +28,6 @@ function secretEnv(secret: string, key: string) {
   return { valueFrom: { secretKeyRef: { name: secret, key } } };
 }
 
-const sidecarResources = helmResources;
 
 /** The values file for `region` (written to `values/<cluster>/nats.yaml`). */
 export function natsValues(c: PlatformConfig, region: Region): Record<string, unknown> {
@@ -99,7 +97,7 @@ export function natsValues(c: PlatformConfig, region: Region): Record<string, un
         [NatsEnv.gatewayPassword]: secretEnv(SecretNames.natsGatewayAuth, 'password'),
       },
       resources: { requests: { cpu: nats.resources.cpu, memory: nats.resources.memory }, limits: { memory: nats.resources.memory } },
-      merge: { securityContext: restrictedContainer },
+      merge: { securityContext: RESTRICTED_CONTAINER },
     },
     // The reloader would SIGHUP nats-server on every ConfigMap change; nats-server refuses to
     // reload a gateway change and logs the old and new gateway options, credentials included.
@@ -110,7 +108,7 @@ export function natsValues(c: PlatformConfig, region: Region): Record<string, un
         ? {
             enabled: true,
             natsVolumeMountPrefixes: [GATEWAY_CERT_DIR],
-            merge: { securityContext: restrictedContainer, resources: sidecarResources('10m', '32Mi') },
+            merge: { securityContext: RESTRICTED_CONTAINER, resources: helmResources('10m', '32Mi') },
             patch: [
               {
                 op: 'replace',
@@ -125,7 +123,7 @@ export function natsValues(c: PlatformConfig, region: Region): Record<string, un
       ...(nats.promExporter.enabled
         ? {
             podMonitor: { enabled: nats.promExporter.podMonitor },
-            merge: { securityContext: restrictedContainer, resources: sidecarResources('10m', '64Mi') },
+            merge: { securityContext: RESTRICTED_CONTAINER, resources: helmResources('10m', '64Mi') },
           }
         : {}),
     },
@@ -158,7 +156,7 @@ export function natsValues(c: PlatformConfig, region: Region): Record<string, un
             image: { pullPolicy: 'IfNotPresent' },
             // The nats CLI reads NATS_USER/NATS_PASSWORD; HOME on the writable /tmp.
             env: { ...clientAuthEnv, HOME: '/tmp', XDG_CONFIG_HOME: '/tmp/.config' },
-            merge: { securityContext: restrictedContainer, resources: sidecarResources('10m', '64Mi') },
+            merge: { securityContext: RESTRICTED_CONTAINER, resources: helmResources('10m', '64Mi') },
             patch: [{ op: 'add', path: '/volumeMounts/-', value: { name: 'tmp', mountPath: '/tmp' } }],
           },
           podTemplate: {
