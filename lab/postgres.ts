@@ -26,7 +26,7 @@
  * `stop()` stops exactly the servers that handle started (a healthy server found running is
  * reused and left alone); a process exit handler stops them too if a test run dies.
  *
- * CLI: `npx tsx lab/postgres.ts start|stop|status [--nodes n1,n2] [--base-port 55432]`.
+ * CLI: `npx tsx lab/postgres.ts start|stop|status [--nodes n1,n2] [--base-port 25432]`.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -62,7 +62,8 @@ function defaultLabDir(): string {
   }
 }
 export const DEFAULT_LAB_DIR = defaultLabDir();
-export const DEFAULT_BASE_PORT = 55432;
+/** Below the kernel's ephemeral range (32768-60999): an outgoing connection can never hold a lab port. */
+export const DEFAULT_BASE_PORT = 25432;
 export const PG_MAJOR = 15;
 export const PG_BIN = process.env['PG_BIN_DIR'] ?? `/usr/lib/postgresql/${PG_MAJOR}/bin`;
 export const APT_PACKAGES = [`postgresql-${PG_MAJOR}`, `postgresql-${PG_MAJOR}-pglogical`] as const;
@@ -364,7 +365,7 @@ export interface PostgresLab {
 
 export interface StartPostgresLabOptions {
   readonly nodes: readonly string[];
-  /** Node i (0-based, in order) listens on basePort + i. Default 55432. */
+  /** Node i (0-based, in order) listens on basePort + i. Default 25432. */
   readonly basePort?: number;
   /** Default `<repo>/.lab/postgres`. */
   readonly dir?: string;
@@ -827,7 +828,7 @@ async function cli(argv: readonly string[]): Promise<number> {
     }
     return 0;
   }
-  console.error('usage: npx tsx lab/postgres.ts start|stop|status [--nodes n1,n2] [--base-port 55432] [--dir .lab/postgres]');
+  console.error('usage: npx tsx lab/postgres.ts start|stop|status [--nodes n1,n2] [--base-port 25432] [--dir .lab/postgres]');
   return 2;
 }
 

@@ -37,7 +37,7 @@ const CASSANDRA_DIR = joinPath(REPO_ROOT, '.lab', 'chat-cassandra');
 const CASSANDRA_PORTS = { cqlPort: 19142, storagePort: 17100, jmxPorts: [17399, 17499] as [number, number] };
 // Beside the other Postgres labs (a folder the postgres OS user can reach, wherever the checkout is).
 const POSTGRES_DIR = joinPath(DEFAULT_LAB_DIR, '..', 'chat-postgres');
-const POSTGRES_BASE_PORT = 56432;
+const POSTGRES_BASE_PORT = 26432;
 const KEYSPACE = 'chat';
 const MAX_FRAME = 16_384;
 const RATE = 100;

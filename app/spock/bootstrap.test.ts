@@ -16,7 +16,7 @@ import { pglogicalDialect, REPLICATION_SETS } from './dialect.js';
 import type { BootstrapSettings, NodeSpec } from './settings.js';
 
 const LAB_DIR = join(DEFAULT_LAB_DIR, 'vitest-bootstrap');
-const BASE_PORT = 55_732;
+const BASE_PORT = 25_732;
 const TABLE = 'chat_messages';
 const REPLICATION_WAIT_MS = 15_000;
 const FAST = { pollIntervalMs: 200, stableMs: 1_000, maxBackoffMs: 2_000 } as const;

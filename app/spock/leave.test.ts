@@ -17,8 +17,8 @@ import { pglogicalDialect } from './dialect.js';
 import { settingsFromEnv, type BootstrapSettings, type NodeSpec } from './settings.js';
 
 const LAB_DIR = join(DEFAULT_LAB_DIR, 'vitest-leave');
-/** bootstrap.test.ts uses 55732-55735; the default lab 55432. */
-const BASE_PORT = 55_742;
+/** bootstrap.test.ts uses 25732-25735; the default lab 25432 (all below the ephemeral port range). */
+const BASE_PORT = 25_742;
 const ALL = ['n1', 'n2', 'n3'] as const;
 const REMAINING = ['n1', 'n2'] as const;
 const TABLE = 'chat_messages';
