@@ -1,9 +1,25 @@
 /** Cross-field rules added with Cassandra and Postgres: each one fails with a located, fixable message. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { inputWithRegions } from '../test/helpers.js';
 import { ConfigError, parseConfig } from './load.js';
 import type { PlatformConfigInput } from './schema.js';
+
+/**
+ * Fault injection for one rule: while `fault.on`, the computed-name rule (the last one the
+ * schema runs) throws, as a rule with a bug would on a valid config. Off, it is the real one.
+ */
+const fault = vi.hoisted(() => ({ on: false }));
+vi.mock('./names.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./names.js')>();
+  return {
+    ...real,
+    computedNameRules: (...args: Parameters<typeof real.computedNameRules>) => {
+      if (fault.on) throw new TypeError('injected fault in a rule');
+      return real.computedNameRules(...args);
+    },
+  };
+});
 
 function problems(mutate: (c: PlatformConfigInput) => void): string[] {
   const input = inputWithRegions(3);
@@ -37,5 +53,44 @@ describe('Cassandra and Postgres rules', () => {
 
   it('accepts the generated 3-region config (the rules can pass)', () => {
     expect(problems(() => {})).toEqual([]);
+  });
+});
+
+describe('a cross-field rule that throws', () => {
+  /** Duplicate ordinal: regions[1] reuses regions[0]'s ordinal 1. */
+  const duplicateOrdinal = (c: PlatformConfigInput) => void (c.regions[1]!.ordinal = 1);
+  const ordinalProblem = /^rules\.yaml:\d+:\d+ regions\[1\]\.ordinal: duplicate region ordinal 1, already used by regions\[0\]/;
+
+  it('is a problem with its name and path, and the other rules still run (a region without cassandra + a duplicate ordinal)', () => {
+    const lines = problems((c) => {
+      duplicateOrdinal(c);
+      // regions[2] has no cassandra block: the DC rules read regions[2].cassandra.datacenter and throw.
+      delete (c.regions[2] as Partial<PlatformConfigInput['regions'][number]>).cassandra;
+    });
+    expect(lines.some((l) => ordinalProblem.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /regions\[2\]\.cassandra: required field is missing/.test(l)), lines.join('\n')).toBe(true);
+    const thrown = lines.filter((l) => /cross-field rule "unique-datacenters" could not check this part of the config \(TypeError: /.test(l));
+    expect(thrown, lines.join('\n')).toHaveLength(1);
+    expect(thrown[0]).toMatch(/^rules\.yaml:\d+:\d+ regions: /);
+    expect(thrown[0]).toMatch(/fix the other problems reported for it first/);
+  });
+
+  it('on an otherwise valid config is reported, never accepted, and the duplicate ordinal is still found', () => {
+    fault.on = true;
+    let lines: string[];
+    try {
+      lines = problems(duplicateOrdinal);
+    } finally {
+      fault.on = false;
+    }
+    expect(lines.some((l) => ordinalProblem.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /^rules\.yaml:\d+:\d+ regions: cross-field rule "computed-name-lengths" could not check this part of the config \(TypeError: injected fault in a rule\).*bug in regionmesh/.test(l)), lines.join('\n')).toBe(true);
+    // And without the duplicate the fault alone still rejects the config.
+    fault.on = true;
+    try {
+      expect(problems(() => {}).join('\n')).toMatch(/computed-name-lengths/);
+    } finally {
+      fault.on = false;
+    }
   });
 });

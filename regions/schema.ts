@@ -1,6 +1,6 @@
 /**
  * The platform config: one strict zod schema. Every object rejects unknown keys; every
- * cross-field rule lives in `platformRules` so an error can point at the exact field.
+ * cross-field rule is a named entry of `PLATFORM_RULES` so an error can point at the exact field.
  *
  * Field docs here are what editors show (through the generated JSON Schema) and what the
  * README's config reference is written from.
@@ -374,132 +374,196 @@ function duplicates<T>(items: readonly T[], key: (t: T) => string | number): Arr
   return pairs;
 }
 
+/**
+ * One named cross-field rule. `path` is where a failure of the rule itself is reported: the
+ * part of the config the rule reads.
+ */
+export interface PlatformRule {
+  readonly name: string;
+  readonly path: ReadonlyArray<string | number>;
+  readonly check: (c: RawPlatform) => PlatformRuleViolation[];
+}
+
+const rule = (name: string, path: ReadonlyArray<string | number>, check: (c: RawPlatform) => PlatformRuleViolation[]): PlatformRule => ({
+  name,
+  path,
+  check,
+});
+
 /** Every cross-field rule of the config, in one list. */
-export function platformRules(c: RawPlatform): PlatformRuleViolation[] {
-  const v: PlatformRuleViolation[] = [];
-  for (const field of ['name', 'ordinal', 'cluster'] as const) {
-    for (const [first, dup] of duplicates(c.regions, (r) => r[field])) {
+export const PLATFORM_RULES: readonly PlatformRule[] = [
+  rule('unique-region-identities', ['regions'], (c) => {
+    const v: PlatformRuleViolation[] = [];
+    for (const field of ['name', 'ordinal', 'cluster'] as const) {
+      for (const [first, dup] of duplicates(c.regions, (r) => r[field])) {
+        v.push({
+          path: ['regions', dup, field],
+          message: `duplicate region ${field} ${JSON.stringify(c.regions[dup]![field])}, already used by regions[${first}] (every region needs its own ${field})`,
+        });
+      }
+    }
+    return v;
+  }),
+  rule('region-not-management-cluster', ['regions'], (c) =>
+    c.regions.flatMap((r, i) =>
+      r.cluster === c.managementCluster.name
+        ? [
+            {
+              path: ['regions', i, 'cluster'],
+              message: `cluster "${r.cluster}" is the management cluster (a region needs its own cluster; the management cluster only runs ArgoCD and operators)`,
+            },
+          ]
+        : [],
+    ),
+  ),
+  rule('jetstream-quorum', ['nats', 'jetstream'], (c) => {
+    const v: PlatformRuleViolation[] = [];
+    const nats = c.nats;
+    if (nats.jetstream.enabled && c.regions.length < 3) {
       v.push({
-        path: ['regions', dup, field],
-        message: `duplicate region ${field} ${JSON.stringify(c.regions[dup]![field])}, already used by regions[${first}] (every region needs its own ${field})`,
+        path: ['nats', 'jetstream', 'enabled'],
+        message: `JetStream needs at least 3 regions, got ${c.regions.length} (one JetStream meta group spans the super-cluster and loses quorum when one of 2 regions is down; set enabled: false or add regions)`,
       });
     }
-  }
-  c.regions.forEach((r, i) => {
-    if (r.cluster === c.managementCluster.name) {
+    if (nats.jetstream.enabled && nats.replicas < 3) {
       v.push({
-        path: ['regions', i, 'cluster'],
-        message: `cluster "${r.cluster}" is the management cluster (a region needs its own cluster; the management cluster only runs ArgoCD and operators)`,
+        path: ['nats', 'replicas'],
+        message: `JetStream needs at least 3 servers per region, got ${nats.replicas} (set replicas: 3)`,
       });
     }
-  });
-  const nats = c.nats;
-  if (nats.jetstream.enabled && c.regions.length < 3) {
-    v.push({
-      path: ['nats', 'jetstream', 'enabled'],
-      message: `JetStream needs at least 3 regions, got ${c.regions.length} (one JetStream meta group spans the super-cluster and loses quorum when one of 2 regions is down; set enabled: false or add regions)`,
-    });
-  }
-  if (nats.jetstream.enabled && nats.replicas < 3) {
-    v.push({
-      path: ['nats', 'replicas'],
-      message: `JetStream needs at least 3 servers per region, got ${nats.replicas} (set replicas: 3)`,
-    });
-  }
-  const gw = nats.gateway;
-  if (gw.exposure !== 'loadBalancer' && gw.loadBalancer !== undefined) {
-    v.push({
-      path: ['nats', 'gateway', 'loadBalancer'],
-      message: `loadBalancer settings are only used with exposure: loadBalancer, got exposure "${gw.exposure}" (remove the block or set exposure: loadBalancer)`,
-    });
-  }
-  if (gw.tls.enabled && gw.tls.issuer === undefined) {
-    v.push({
-      path: ['nats', 'gateway', 'tls', 'issuer'],
-      message: 'gateway TLS needs a cert-manager issuer (add issuer: {kind: ClusterIssuer, name: <issuer backed by the shared CA>})',
-    });
-  }
-  const reserved: Record<string, number> = { client: 4222, cluster: 6222, monitor: nats.monitorPort };
-  for (const [what, p] of Object.entries(reserved)) {
-    if (gw.port === p) {
-      v.push({
+    if (nats.jetstream.enabled && c.regions.filter((r) => r.state !== 'leaving').length < 3) {
+      v.push({ path: ['nats', 'jetstream', 'enabled'], message: 'JetStream needs at least 3 regions that are not leaving (add a region before removing one)' });
+    }
+    return v;
+  }),
+  rule('gateway-exposure-settings', ['nats', 'gateway'], (c) => {
+    const gw = c.nats.gateway;
+    if (gw.exposure !== 'loadBalancer' && gw.loadBalancer !== undefined) {
+      return [
+        {
+          path: ['nats', 'gateway', 'loadBalancer'],
+          message: `loadBalancer settings are only used with exposure: loadBalancer, got exposure "${gw.exposure}" (remove the block or set exposure: loadBalancer)`,
+        },
+      ];
+    }
+    return [];
+  }),
+  rule('gateway-tls-issuer', ['nats', 'gateway', 'tls'], (c) => {
+    const tls = c.nats.gateway.tls;
+    if (tls.enabled && tls.issuer === undefined) {
+      return [
+        {
+          path: ['nats', 'gateway', 'tls', 'issuer'],
+          message: 'gateway TLS needs a cert-manager issuer (add issuer: {kind: ClusterIssuer, name: <issuer backed by the shared CA>})',
+        },
+      ];
+    }
+    return [];
+  }),
+  rule('gateway-port-collisions', ['nats', 'gateway', 'port'], (c) => {
+    const gw = c.nats.gateway;
+    const reserved: Record<string, number> = { client: 4222, cluster: 6222, monitor: c.nats.monitorPort };
+    return Object.entries(reserved)
+      .filter(([, p]) => gw.port === p)
+      .map(([what]) => ({
         path: ['nats', 'gateway', 'port'],
         message: `gateway port ${gw.port} collides with the NATS ${what} port (pick another, e.g. 7222)`,
-      });
-    }
-  }
-  for (const [first, dup] of duplicates(c.regions, (r) => r.cassandra.datacenter)) {
-    v.push({
+      }));
+  }),
+  rule('unique-datacenters', ['regions'], (c) =>
+    duplicates(c.regions, (r) => r.cassandra.datacenter).map(([first, dup]) => ({
       path: ['regions', dup, 'cassandra', 'datacenter'],
       message: `duplicate Cassandra datacenter "${c.regions[dup]!.cassandra.datacenter}", already used by regions[${first}] (every region is its own DC)`,
-    });
-  }
-  c.regions.forEach((r, i) => {
-    const rf = c.cassandra.replicationFactor;
-    if (r.cassandra.size < rf) {
-      v.push({
-        path: ['regions', i, 'cassandra', 'size'],
-        message: `DC size ${r.cassandra.size} is below the replication factor ${rf} (LOCAL_QUORUM needs ${rf} replicas in the DC; set size >= ${rf} or lower cassandra.replicationFactor)`,
-      });
-    }
-    const racks = r.cassandra.racks.length;
-    if (racks > 0 && r.cassandra.size % racks !== 0) {
-      v.push({
-        path: ['regions', i, 'cassandra', 'size'],
-        message: `DC size ${r.cassandra.size} is not a multiple of its ${racks} racks (use a multiple so every rack holds the same number of nodes)`,
-      });
-    }
-    for (const [first, dup] of duplicates(r.cassandra.racks, (x) => x.name)) {
-      v.push({ path: ['regions', i, 'cassandra', 'racks', dup, 'name'], message: `duplicate rack name, already used by racks[${first}] (rename it)` });
-    }
-  });
-  c.regions.forEach((r, i) => {
-    if (r.state === 'joining') {
-      const source = c.regions.find((x) => x.name === r.syncFrom);
-      if (r.syncFrom === undefined) {
-        v.push({ path: ['regions', i, 'syncFrom'], message: `a joining region needs syncFrom: the active region to copy Postgres data from (add syncFrom: ${c.regions.find((x) => x.state === 'active')?.name ?? '<region>'})` });
-      } else if (!source || source.state !== 'active') {
-        v.push({ path: ['regions', i, 'syncFrom'], message: `syncFrom "${r.syncFrom}" is not an active region (use one of ${c.regions.filter((x) => x.state === 'active').map((x) => x.name).join(', ') || 'none'})` });
+    })),
+  ),
+  rule('datacenter-sizes-and-racks', ['regions'], (c) => {
+    const v: PlatformRuleViolation[] = [];
+    c.regions.forEach((r, i) => {
+      const rf = c.cassandra.replicationFactor;
+      if (r.cassandra.size < rf) {
+        v.push({
+          path: ['regions', i, 'cassandra', 'size'],
+          message: `DC size ${r.cassandra.size} is below the replication factor ${rf} (LOCAL_QUORUM needs ${rf} replicas in the DC; set size >= ${rf} or lower cassandra.replicationFactor)`,
+        });
       }
-    } else if (r.syncFrom !== undefined) {
-      v.push({ path: ['regions', i, 'syncFrom'], message: `syncFrom only applies to a joining region, got state "${r.state}" (remove syncFrom)` });
+      const racks = r.cassandra.racks.length;
+      if (racks > 0 && r.cassandra.size % racks !== 0) {
+        v.push({
+          path: ['regions', i, 'cassandra', 'size'],
+          message: `DC size ${r.cassandra.size} is not a multiple of its ${racks} racks (use a multiple so every rack holds the same number of nodes)`,
+        });
+      }
+      for (const [first, dup] of duplicates(r.cassandra.racks, (x) => x.name)) {
+        v.push({ path: ['regions', i, 'cassandra', 'racks', dup, 'name'], message: `duplicate rack name, already used by racks[${first}] (rename it)` });
+      }
+    });
+    return v;
+  }),
+  rule('joining-sync-source', ['regions'], (c) => {
+    const v: PlatformRuleViolation[] = [];
+    c.regions.forEach((r, i) => {
+      if (r.state === 'joining') {
+        const source = c.regions.find((x) => x.name === r.syncFrom);
+        if (r.syncFrom === undefined) {
+          v.push({ path: ['regions', i, 'syncFrom'], message: `a joining region needs syncFrom: the active region to copy Postgres data from (add syncFrom: ${c.regions.find((x) => x.state === 'active')?.name ?? '<region>'})` });
+        } else if (!source || source.state !== 'active') {
+          v.push({ path: ['regions', i, 'syncFrom'], message: `syncFrom "${r.syncFrom}" is not an active region (use one of ${c.regions.filter((x) => x.state === 'active').map((x) => x.name).join(', ') || 'none'})` });
+        }
+      } else if (r.syncFrom !== undefined) {
+        v.push({ path: ['regions', i, 'syncFrom'], message: `syncFrom only applies to a joining region, got state "${r.state}" (remove syncFrom)` });
+      }
+    });
+    return v;
+  }),
+  rule('cassandra-schema-region', ['cassandra', 'schemaRegion'], (c) => {
+    const schemaLeader = c.regions.find((r) => r.name === c.cassandra.schemaRegion);
+    if (!schemaLeader) {
+      return [
+        {
+          path: ['cassandra', 'schemaRegion'],
+          message: `"${c.cassandra.schemaRegion}" is not a region (use one of ${c.regions.map((r) => r.name).join(', ')})`,
+        },
+      ];
+    }
+    if (schemaLeader.state !== 'active' && c.regions.some((r) => r.state === 'active')) {
+      return [{ path: ['cassandra', 'schemaRegion'], message: `schema region "${schemaLeader.name}" is ${schemaLeader.state} (pick an active region)` }];
+    }
+    return [];
+  }),
+  rule('app-replicas', ['app'], (c) =>
+    c.app.maxReplicas < c.app.minReplicas
+      ? [{ path: ['app', 'maxReplicas'], message: `maxReplicas ${c.app.maxReplicas} is below minReplicas ${c.app.minReplicas} (raise maxReplicas)` }]
+      : [],
+  ),
+  rule('computed-name-lengths', ['regions'], (c) => computedNameRules(c).map((r) => ({ path: r.path, message: r.message }))),
+];
+
+/**
+ * Runs every rule on its own: a rule that throws is reported as a problem at its path (with
+ * its name), never skipped, and the other rules still run. A shape error elsewhere can make a
+ * rule throw (the rules also run on a config whose fields failed, so one run lists every
+ * problem); the message then says to fix the other problems first.
+ */
+export function platformRules(c: RawPlatform, rules: readonly PlatformRule[] = PLATFORM_RULES): PlatformRuleViolation[] {
+  return rules.flatMap((r): PlatformRuleViolation[] => {
+    try {
+      return r.check(c);
+    } catch (e) {
+      const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      return [
+        {
+          path: [...r.path],
+          message: `cross-field rule "${r.name}" could not check this part of the config (${why}); fix the other problems reported for it first, and if there are none, this is a bug in regionmesh: report it with this message`,
+        },
+      ];
     }
   });
-  const schemaLeader = c.regions.find((r) => r.name === c.cassandra.schemaRegion);
-  if (schemaLeader && schemaLeader.state !== 'active' && c.regions.some((r) => r.state === 'active')) {
-    v.push({ path: ['cassandra', 'schemaRegion'], message: `schema region "${schemaLeader.name}" is ${schemaLeader.state} (pick an active region)` });
-  }
-  if (c.nats.jetstream.enabled && c.regions.filter((r) => r.state !== 'leaving').length < 3) {
-    v.push({ path: ['nats', 'jetstream', 'enabled'], message: 'JetStream needs at least 3 regions that are not leaving (add a region before removing one)' });
-  }
-  if (c.app.maxReplicas < c.app.minReplicas) {
-    v.push({
-      path: ['app', 'maxReplicas'],
-      message: `maxReplicas ${c.app.maxReplicas} is below minReplicas ${c.app.minReplicas} (raise maxReplicas)`,
-    });
-  }
-  if (!c.regions.some((r) => r.name === c.cassandra.schemaRegion)) {
-    v.push({
-      path: ['cassandra', 'schemaRegion'],
-      message: `"${c.cassandra.schemaRegion}" is not a region (use one of ${c.regions.map((r) => r.name).join(', ')})`,
-    });
-  }
-  for (const rule of computedNameRules(c)) {
-    v.push({ path: rule.path, message: rule.message });
-  }
-  return v;
 }
 
 export const PlatformConfigSchema = PlatformObjectSchema.superRefine(
   (config, ctx) => {
-    let violations: PlatformRuleViolation[];
-    try {
-      violations = platformRules(config);
-    } catch {
-      // The shape itself is broken (already reported field by field); cross-field rules wait.
-      return;
-    }
-    for (const violation of violations) {
+    // No try/catch here: platformRules reports a rule that throws as a problem of its own.
+    for (const violation of platformRules(config)) {
       ctx.addIssue({ code: 'custom', path: [...violation.path], message: violation.message, params: { crossField: true } });
     }
   },
