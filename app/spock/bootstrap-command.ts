@@ -8,6 +8,7 @@
 import { EnvError } from '../env.js';
 import { createLogger } from '../log.js';
 import { BootstrapError, bootstrapRegion, type BootstrapOptions } from './bootstrap.js';
+import { errText } from './errors.js';
 import { SettingsError, adminConnectionFromEnv, settingsFromEnv } from './settings.js';
 
 export const USAGE = `bootstrap-spock: converge this region's node and its subscriptions to every peer, or take it out of the mesh (idempotent).
@@ -22,7 +23,8 @@ Environment:
   SPOCK_LEAVE                true | false (default false): this region leaves the mesh; SPOCK_NODES lists
                              only this node; drops every subscription, the mesh's slots and this node
                              (never tables or data)
-  SPOCK_REPLICATION_SCHEMAS  comma list, default public (pglogical dialect only)
+  SPOCK_REPLICATION_SCHEMAS  comma list, default public: every table goes into a replication set
+  SPOCK_LOCAL_SCHEMAS        comma list, default chat_local: region-local, kept out of every set
   SPOCK_DEADLINE_SECONDS     default 600
   PGHOST PGPORT PGDATABASE PGUSER PGSSLMODE PGSSLCERT PGSSLKEY PGSSLROOTCERT PGPASSFILE
                              the admin connection to the local database (libpq variables)
@@ -70,7 +72,7 @@ export async function run(argv: readonly string[], io: RunIo = {}): Promise<numb
       log.error('bootstrap failed', { error: e.message, peers: e.peers });
       return 1;
     }
-    log.error('bootstrap failed', { error: e });
+    log.error('bootstrap failed', { error: errText(e) });
     return 1;
   }
 }

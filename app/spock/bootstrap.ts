@@ -9,17 +9,30 @@
  *   3. ensure the replication role named in this node's DSN (LOGIN SUPERUSER REPLICATION, no password);
  *   4. ensure the local node with its advertised DSN (a different registered DSN is an error that
  *      says how to fix it; bootstrap never rewrites or drops a node);
- *   5. pglogical only (no auto-DDL): put every table of the configured schemas that is in no
- *      replication set into `default` (or `default_insert_only` when it has no PK / replica
- *      identity index);
- *   6. for every peer p: `sub_<p>_<me>` exists and is enabled, `forward_origins '{}'`, with
- *      structure+data sync only when p is SPOCK_SYNC_FROM. Creating one connects to p, so an
- *      unreachable peer is retried with exponential backoff until the deadline;
- *   6a. (before 6) for every node in SPOCK_REMOVED_NODES (a region leaving the mesh): drop
+ *   5. replication sets (both dialects, ./dialect.ts `repset`): every table of the replicated
+ *      schemas (SPOCK_REPLICATION_SCHEMAS) that is in no set goes into `default` (or
+ *      `default_insert_only` when it has no PK / replica identity index): Spock's auto-DDL only
+ *      covers tables created after the node exists, so the chat backend's tables created before it
+ *      would never replicate. Tables of region-local schemas (SPOCK_LOCAL_SCHEMAS, chat_local) are
+ *      removed from every set they are in;
+ *   6a. for every node in SPOCK_REMOVED_NODES (a region leaving the mesh): drop
  *      `sub_<removed>_<me>`, the slot here that served the removed node, and its node row once no
  *      subscription references it (./removal.ts);
- *   7. step 5 again (a structure sync may have created tables), then wait until every
- *      subscription has been `replicating` for a short stable period.
+ *   6. a joining region (SPOCK_SYNC_FROM): the one syncing subscription first, with the dialect's
+ *      auto-DDL settings turned off for the node DSN's role in this database while the sync's
+ *      pg_restore runs (so the restored DDL is neither replayed to the peers nor are the restored
+ *      tables put into sets), reset once it is `replicating`; then step 5 again (the restore
+ *      created tables, region-local ones included);
+ *   6b. mark the node ready for the chat backend: the database setting `regionmesh.node_ready` =
+ *      this node's name, which the backend's init container (`wait-postgres-node`) waits for, so
+ *      that its migration never runs before the node exists (or before a structure sync is done);
+ *   6c. for every other peer p: `sub_<p>_<me>` exists and is enabled, `forward_origins '{}'`, no
+ *      sync. Creating one connects to p, so an unreachable peer is retried with exponential
+ *      backoff until the deadline;
+ *   7. wait until every subscription has been `replicating` for a short stable period; step 5
+ *      once more, then the final check: no table of a replicated schema in no set, no region-local
+ *      table in a set (an error naming the tables otherwise, e.g. an UNLOGGED table, which no set
+ *      can take).
  *
  * With SPOCK_LEAVE=true (this region leaves; SPOCK_NODES lists only this node) none of that runs:
  * every subscription here, the remote node rows, the mesh's slots here and then this node are
@@ -35,8 +48,14 @@ import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { createLogger, type Logger } from '../log.js';
 import { connectPg, type Connect, type Db, type Row } from './db.js';
 import {
+  dbSettingReset,
+  dbSettingSet,
+  dbSettingsGet,
   dialectFor,
   extensionCreate,
+  NODE_READY_SETTING,
+  roleSettingReset,
+  roleSettingSet,
   extensionGet,
   roleCreate,
   roleGet,
@@ -45,14 +64,16 @@ import {
   tryLock,
   type Dialect,
   type LocalNodeRow,
+  type DbSettingRow,
   type MissingTableRow,
+  type SetMemberRow,
   type SubscriptionRow,
   type SubStatusRow,
 } from './dialect.js';
 import { conninfoMap, maskDsn } from './dsn.js';
 import { BootstrapError, errText } from './errors.js';
 import { leaveMesh, removePeers, type RemovalContext } from './removal.js';
-import { SettingsError, settingsProblems, type BootstrapSettings, type NodeSpec } from './settings.js';
+import { DEFAULT_LOCAL_SCHEMAS, SettingsError, settingsProblems, type BootstrapSettings, type NodeSpec } from './settings.js';
 import type { Statement } from './sql.js';
 
 export interface BootstrapOptions {
@@ -195,9 +216,7 @@ export async function bootstrapRegion(settings: BootstrapSettings, options: Boot
     leave,
     deadlineSeconds: settings.deadlineSeconds,
   });
-  if (dialect.repset === undefined && settings.replicationSchemas.join(',') !== 'public') {
-    warn('SPOCK_REPLICATION_SCHEMAS is ignored by the spock dialect (auto-DDL adds tables to replication sets)');
-  }
+  const localSchemas = settings.localSchemas ?? DEFAULT_LOCAL_SCHEMAS;
   const removal: RemovalContext = {
     dialect,
     me: me.name,
@@ -226,6 +245,12 @@ export async function bootstrapRegion(settings: BootstrapSettings, options: Boot
       } else {
         const [local] = rowsAs<LocalNodeRow>(await query(dialect.localNode()));
         await leaveMesh(removal, local);
+      }
+      // The chat backend's init container must not take this database for a mesh node any more.
+      const [ready] = rowsAs<DbSettingRow>(await query(dbSettingsGet([NODE_READY_SETTING])));
+      if (ready?.setting) {
+        await admin([dbSettingReset(ready.database, NODE_READY_SETTING)]);
+        change(`reset ${NODE_READY_SETTING}`, { database: ready.database });
       }
       return done([]);
     }
@@ -279,19 +304,20 @@ export async function bootstrapRegion(settings: BootstrapSettings, options: Boot
       );
     }
 
-    // 5. Replication sets (dialects without auto-DDL).
-    const registerTables = async () => {
-      if (!dialect.repset) return;
+    // 5. Replication sets: region-local tables out of every set, replicated tables into one.
+    const convergeSets = async () => {
+      const local = rowsAs<SetMemberRow>(await query(dialect.repset.members(localSchemas)));
       const missing = rowsAs<MissingTableRow>(await query(dialect.repset.missingTables(settings.replicationSchemas)));
-      if (missing.length === 0) return;
-      const plan = missing.map((t) => ({ relation: t.relation, set: t.has_identity ? 'default' : 'default_insert_only' }));
-      await admin(plan.map((p) => dialect.repset!.addTable(p.set, p.relation)));
+      const plan = missing.filter((t) => t.logged).map((t) => ({ relation: t.relation, set: t.has_identity ? 'default' : 'default_insert_only' }));
+      if (local.length === 0 && plan.length === 0) return;
+      await admin([...local.map((m) => dialect.repset.removeTable(m.set_name, m.relation)), ...plan.map((p) => dialect.repset.addTable(p.set, p.relation))]);
+      for (const m of local) change(`removed region-local table ${m.relation} from replication set ${m.set_name}`, { table: m.relation, set: m.set_name });
       for (const p of plan) {
         if (p.set !== 'default') warn(`table ${p.relation} has no primary key or replica identity index: only its INSERTs replicate`, { table: p.relation });
         change(`added table ${p.relation} to replication set ${p.set}`, { table: p.relation, set: p.set });
       }
     };
-    await registerTables();
+    await convergeSets();
 
     // 6a. Regions leaving the mesh: their subscriptions, the slots that served them, their node rows.
     if (removed.length > 0) await removePeers(removal, removed);
@@ -370,20 +396,80 @@ export async function bootstrapRegion(settings: BootstrapSettings, options: Boot
       }
     };
     const wait = (subs: typeof expected) =>
-      waitReplicating(subs, { registerTables, query, session, dialect, pollMs, stableMs, deadlineSeconds: settings.deadlineSeconds, log });
+      waitReplicating(subs, { afterSync: convergeSets, query, session, dialect, pollMs, stableMs, deadlineSeconds: settings.deadlineSeconds, log });
 
-    // A joining region: the one syncing subscription first, and replicating (structure and data
-    // copied) before any other provider's changes can arrive for tables that do not exist yet.
-    const syncing = pending.find((x) => x.peer.name === settings.syncFrom);
+    // The role the sync's pg_restore connects as (the node DSN's user) in this database: its
+    // auto-DDL settings, turned off during a structure sync (see the module comment, step 6).
+    const syncRole = conninfoMap(me.dsn).get('user');
+    const autoDdlSettings = async (): Promise<{ database: string; set: string[] }> => {
+      const rows = rowsAs<DbSettingRow>(await query(dbSettingsGet(dialect.autoDdlSettings, syncRole)));
+      return { database: rows[0]?.database ?? '', set: rows.flatMap((r) => (r.setting ? [r.setting] : [])) };
+    };
+
+    // 6. A joining region: the one syncing subscription first, and replicating (structure and
+    // data copied) before any other provider's changes can arrive for tables that do not exist yet.
+    const syncing = expected.find((x) => x.peer.name === settings.syncFrom);
     if (syncing) {
-      await createSubscriptions([syncing]);
-      pending.splice(pending.indexOf(syncing), 1);
+      if (pending.includes(syncing)) {
+        if (dialect.autoDdlSettings.length > 0) {
+          if (!syncRole) {
+            warn(`node ${me.name}'s DSN names no user: auto-DDL stays on for the structure sync's restore (its DDL may be replayed on peers)`);
+          } else {
+            const { database } = await autoDdlSettings();
+            await admin(dialect.autoDdlSettings.map((g) => roleSettingSet(syncRole, database, g, 'off')));
+            change(`turned ${dialect.autoDdlSettings.join(', ')} off for role ${syncRole} in database ${database} during the structure sync`, { role: syncRole });
+          }
+        }
+        await createSubscriptions([syncing]);
+        pending.splice(pending.indexOf(syncing), 1);
+      }
       await wait([syncing]);
     }
+    // Reset what step 6 turned off (also after a run that died during the sync).
+    if (syncRole && dialect.autoDdlSettings.length > 0) {
+      const { database, set } = await autoDdlSettings();
+      if (set.length > 0) {
+        const names = set.map((x) => x.split('=')[0]!);
+        await admin(names.map((g) => roleSettingReset(syncRole, database, g)));
+        change(`reset ${names.join(', ')} for role ${syncRole} in database ${database} (structure sync done)`, { role: syncRole });
+      }
+    }
+
+    // 6b. Ready for the chat backend's migration.
+    const [ready] = rowsAs<DbSettingRow>(await query(dbSettingsGet([NODE_READY_SETTING])));
+    if (ready?.setting !== `${NODE_READY_SETTING}=${me.name}`) {
+      await admin([dbSettingSet(ready?.database ?? '', NODE_READY_SETTING, me.name)]);
+      change(`marked node ${me.name} ready (${NODE_READY_SETTING} of database ${ready?.database ?? ''})`);
+    }
+
+    // 6c. Every other peer.
     await createSubscriptions(pending);
 
-    // 7. Tables created by a structure sync, then wait for `replicating`.
-    return done(await wait(expected));
+    // 7. Wait for `replicating`, then the sets once more and the final check.
+    const subscriptions = await wait(expected);
+    await convergeSets();
+    const unregistered = rowsAs<MissingTableRow>(await query(dialect.repset.missingTables(settings.replicationSchemas)));
+    const localInSets = rowsAs<SetMemberRow>(await query(dialect.repset.members(localSchemas)));
+    if (unregistered.length > 0 || localInSets.length > 0) {
+      const parts = [
+        ...(unregistered.length > 0
+          ? [
+              `table(s) of replicated schema(s) ${settings.replicationSchemas.join(', ')} in no replication set, so they never replicate: ${unregistered
+                .map((t) => `${t.relation}${t.logged ? '' : ' (UNLOGGED: no set can take it; ALTER TABLE ... SET LOGGED, or move it to a region-local schema)'}`)
+                .join(', ')}`,
+            ]
+          : []),
+        ...(localInSets.length > 0
+          ? [`region-local table(s) still in a replication set: ${localInSets.map((m) => `${m.relation} (${m.set_name})`).join(', ')}`]
+          : []),
+      ];
+      throw new BootstrapError(`replication sets of node ${me.name} are wrong after the run: ${parts.join('; ')}`);
+    }
+    return done(subscriptions);
+  } catch (e) {
+    // Errors of the local server can quote a DSN: rethrown with their text masked.
+    if (e instanceof BootstrapError || e instanceof SettingsError) throw e;
+    throw new BootstrapError(errText(e));
   } finally {
     await session.close();
   }
@@ -392,7 +478,8 @@ export async function bootstrapRegion(settings: BootstrapSettings, options: Boot
 async function waitReplicating(
   expected: ReadonlyArray<{ peer: NodeSpec; name: string }>,
   ctx: {
-    registerTables: () => Promise<void>;
+    /** Runs once, as soon as every subscription is `replicating` (a structure sync is done by then). */
+    afterSync: () => Promise<void>;
     query: (s: Statement) => Promise<Row[]>;
     session: Session;
     dialect: Dialect;
@@ -418,7 +505,7 @@ async function waitReplicating(
     const allReplicating = expected.every((x) => since.has(x.name));
     if (allReplicating && !tablesChecked) {
       // A structure sync has finished by now: register the tables it created.
-      await ctx.registerTables();
+      await ctx.afterSync();
       tablesChecked = true;
     }
     if (allReplicating && expected.every((x) => now - since.get(x.name)! >= ctx.stableMs)) {

@@ -6,8 +6,11 @@
  *   `SELECT spock.repair_mode(true)` so that nothing the bootstrap does is replicated by auto-DDL.
  * - `pglogical` (vanilla PostgreSQL, the lab): pglogical 2.x, Spock's upstream ancestor. Its
  *   defaults differ (`synchronize_data = true`, `forward_origins = '{all}'`), so both are always
- *   passed explicitly; it has no repair_mode and no auto-DDL, so tables are registered in
- *   replication sets by the bootstrap itself (`repset`).
+ *   passed explicitly; it has no repair_mode and no auto-DDL.
+ *
+ * Both register tables in replication sets through the bootstrap (`repset`): Spock's auto-DDL
+ * (`spock.include_ddl_repset`) only covers tables created after the node exists, and it also
+ * adds region-local tables restored by a structure sync, which the bootstrap takes out again.
  *
  * Catalog reads use the same column names in both (spock kept pglogical's catalogs).
  */
@@ -76,6 +79,18 @@ export interface MissingTableRow {
   readonly relation: string;
   /** Has a primary key or a replica identity index (needed to replicate UPDATE/DELETE). */
   readonly has_identity: boolean;
+  /** A permanent (WAL-logged) table; UNLOGGED tables cannot be put into a replication set. */
+  readonly logged: boolean;
+}
+/** A table of a region-local schema that is in a replication set of the local node. */
+export interface SetMemberRow {
+  readonly relation: string;
+  readonly set_name: string;
+}
+/** A `role IN DATABASE` setting of the current database (`name=value`, as pg_db_role_setting stores it). */
+export interface DbSettingRow {
+  readonly database: string;
+  readonly setting: string | null;
 }
 
 export interface Dialect {
@@ -102,11 +117,24 @@ export interface Dialect {
   meshSlots(of?: SlotOf): Statement;
   /** Slot name prefix and the output plugin names of this dialect (as its own node_drop selects them). */
   readonly slots: { readonly prefix: string; readonly plugins: readonly string[] };
-  /** Only for dialects without auto-DDL: registering tables in replication sets. */
-  readonly repset?: {
+  /**
+   * Replication-set membership of this node's tables (both dialects: Spock's auto-DDL only
+   * covers tables created after the node exists, and a structure sync adds region-local ones).
+   */
+  readonly repset: {
+    /** Tables (permanent or UNLOGGED, not partitions) of `schemas` that are in no replication set of the local node. */
     missingTables(schemas: readonly string[]): Statement;
     addTable(set: string, relation: string): Statement;
+    /** Tables of `schemas` that are in a replication set of the local node, with the set. */
+    members(schemas: readonly string[]): Statement;
+    removeTable(set: string, relation: string): Statement;
   };
+  /**
+   * Session settings (all USERSET) that make a session's DDL replicate and its new tables join
+   * replication sets automatically; turned off for the node DSN's role while a structure sync
+   * restores the schema here. Empty for dialects without auto-DDL.
+   */
+  readonly autoDdlSettings: readonly string[];
   /** How to fix a DSN that changed (for error messages). */
   readonly dsnFixHint: string;
 }
@@ -232,6 +260,60 @@ function removal(
   };
 }
 
+/** Replication-set statements; spock kept pglogical's catalogs, only the function names differ. */
+function repsetStatements(s: string, fns: { add: string; remove: string }): Dialect['repset'] {
+  const inLocalSet = `SELECT 1 FROM ${s}.replication_set_table t
+        JOIN ${s}.replication_set rs ON rs.set_id = t.set_id
+        JOIN ${s}.local_node l ON l.node_id = rs.set_nodeid
+       WHERE t.set_reloid = c.oid`;
+  return {
+    missingTables: (schemas) =>
+      statement(
+        'repset.missing',
+        `SELECT c.oid::regclass::text AS relation,
+        EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND (x.indisprimary OR x.indisreplident)) AS has_identity,
+        c.relpersistence = 'p' AS logged
+   FROM pg_class c
+   JOIN pg_namespace ns ON ns.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND c.relpersistence IN ('p', 'u') AND NOT c.relispartition
+    AND ns.nspname = ANY({p1}::text[])
+    AND NOT EXISTS (${inLocalSet})
+  ORDER BY 1`,
+        [],
+        [[...schemas]],
+      ),
+    addTable: (set, relation) =>
+      statement('repset.add', 'SELECT {0}', [
+        call(s, fns.add, [
+          { name: 'set_name', type: 'name', value: set },
+          { name: 'relation', type: 'regclass', value: relation },
+          { name: 'synchronize_data', type: 'boolean', value: false },
+        ]),
+      ]),
+    members: (schemas) =>
+      statement(
+        'repset.members',
+        `SELECT t.set_reloid::regclass::text AS relation, rs.set_name::text AS set_name
+   FROM ${s}.replication_set_table t
+   JOIN ${s}.replication_set rs ON rs.set_id = t.set_id
+   JOIN ${s}.local_node l ON l.node_id = rs.set_nodeid
+   JOIN pg_class c ON c.oid = t.set_reloid
+   JOIN pg_namespace ns ON ns.oid = c.relnamespace
+  WHERE ns.nspname = ANY({p1}::text[])
+  ORDER BY 1, 2`,
+        [],
+        [[...schemas]],
+      ),
+    removeTable: (set, relation) =>
+      statement('repset.remove', 'SELECT {0}', [
+        call(s, fns.remove, [
+          { name: 'set_name', type: 'name', value: set },
+          { name: 'relation', type: 'regclass', value: relation },
+        ]),
+      ]),
+  };
+}
+
 export const spockDialect: Dialect = {
   name: 'spock',
   extension: 'spock',
@@ -270,6 +352,10 @@ export const spockDialect: Dialect = {
         { name: 'immediate', type: 'boolean', value: true },
       ]),
     ], [name]),
+  // spock.repset_add_table(set_name, relation, synchronize_data, columns, row_filter, include_partitions)
+  // and spock.repset_remove_table(set_name, relation, include_partitions) of sql/spock--5.0.0.sql.
+  repset: repsetStatements('spock', { add: 'repset_add_table', remove: 'repset_remove_table' }),
+  autoDdlSettings: ['spock.enable_ddl_replication', 'spock.include_ddl_repset'],
   dsnFixHint:
     'a node DSN is never changed by bootstrap: add the new DSN as an interface with spock.node_add_interface(node_name, interface_name, dsn) and switch each subscription to it with spock.sub_alter_interface(subscription_name, interface_name) (see pgedge-spock reference, "DSN drift"), or put the registered DSN back into SPOCK_NODES',
 };
@@ -314,35 +400,9 @@ export const pglogicalDialect: Dialect = {
         { name: 'immediate', type: 'boolean', value: true },
       ]),
     ], [name]),
-  repset: {
-    // Ordinary permanent tables of the schemas that are in no replication set of the local node.
-    missingTables: (schemas) =>
-      statement(
-        'repset.missing',
-        `SELECT c.oid::regclass::text AS relation,
-        EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND (x.indisprimary OR x.indisreplident)) AS has_identity
-   FROM pg_class c
-   JOIN pg_namespace ns ON ns.oid = c.relnamespace
-  WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND NOT c.relispartition
-    AND ns.nspname = ANY({p1}::text[])
-    AND NOT EXISTS (
-      SELECT 1 FROM pglogical.replication_set_table t
-        JOIN pglogical.replication_set rs ON rs.set_id = t.set_id
-        JOIN pglogical.local_node l ON l.node_id = rs.set_nodeid
-       WHERE t.set_reloid = c.oid)
-  ORDER BY 1`,
-        [],
-        [[...schemas]],
-      ),
-    addTable: (set, relation) =>
-      statement('repset.add', 'SELECT {0}', [
-        call('pglogical', 'replication_set_add_table', [
-          { name: 'set_name', type: 'name', value: set },
-          { name: 'relation', type: 'regclass', value: relation },
-          { name: 'synchronize_data', type: 'boolean', value: false },
-        ]),
-      ]),
-  },
+  repset: repsetStatements('pglogical', { add: 'replication_set_add_table', remove: 'replication_set_remove_table' }),
+  // No auto-DDL in pglogical: nothing to turn off during a structure sync.
+  autoDdlSettings: [],
   dsnFixHint:
     'a node DSN is never changed by bootstrap: add the new DSN as an interface with pglogical.alter_node_add_interface(node_name, interface_name, dsn) and switch each subscription to it with pglogical.alter_subscription_interface(subscription_name, interface_name), or put the registered DSN back into SPOCK_NODES',
 };
@@ -385,6 +445,55 @@ export const slotTerminate = (slot: string): Statement =>
 /** Drops a slot if it exists and no walsender holds it; rows only when dropped. Not transactional (runs alone). */
 export const slotDrop = (slot: string): Statement =>
   statement('slot.drop', 'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = {p1}::name AND NOT active', [], [slot]);
+
+/** The database setting that tells the chat backend's init container this region's node is ready (`wait-postgres-node`). */
+export const NODE_READY_SETTING = 'regionmesh.node_ready';
+
+/**
+ * Settings of the current database: the database-wide one `name` (`role` undefined) or those of
+ * `role` in this database whose names are in `names`; one row per setting (`name=value`), or a
+ * single row with `setting` NULL when there is none. Always returns the database name.
+ */
+export const dbSettingsGet = (names: readonly string[], role?: string): Statement =>
+  statement(
+    'dbsetting.get',
+    `SELECT current_database()::text AS database, found.setting
+   FROM (SELECT 1) one
+   LEFT JOIN (
+     SELECT cfg AS setting
+       FROM pg_db_role_setting s
+       JOIN pg_database d ON d.oid = s.setdatabase AND d.datname = current_database()
+       LEFT JOIN pg_roles r ON r.oid = s.setrole
+      CROSS JOIN LATERAL unnest(s.setconfig) cfg
+      WHERE (CASE WHEN {p2}::text IS NULL THEN s.setrole = 0 ELSE r.rolname = {p2}::text END)
+        AND split_part(cfg, '=', 1) = ANY({p1}::text[])
+   ) found ON true
+  ORDER BY 2`,
+    [],
+    [[...names], role ?? null],
+  );
+
+const settingName = (name: string): string => {
+  if (!/^[a-z_]+(\.[a-z_]+)?$/.test(name)) throw new Error(`bad setting name ${name}`);
+  return name;
+};
+const settingLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+
+/** `ALTER DATABASE <db> SET name = 'value'` (database-wide default for new sessions). */
+export const dbSettingSet = (database: string, name: string, value: string): Statement =>
+  statement('dbsetting.set', `ALTER DATABASE ${quoteIdent(database)} SET ${settingName(name)} = ${settingLiteral(value)}`);
+
+/** `ALTER DATABASE <db> RESET name`. */
+export const dbSettingReset = (database: string, name: string): Statement =>
+  statement('dbsetting.set', `ALTER DATABASE ${quoteIdent(database)} RESET ${settingName(name)}`);
+
+/** `ALTER ROLE <role> IN DATABASE <db> SET name = value` (new sessions of that role in this database). */
+export const roleSettingSet = (role: string, database: string, name: string, value: string): Statement =>
+  statement('dbsetting.set', `ALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(database)} SET ${settingName(name)} = ${settingLiteral(value)}`);
+
+/** `ALTER ROLE <role> IN DATABASE <db> RESET name`. */
+export const roleSettingReset = (role: string, database: string, name: string): Statement =>
+  statement('dbsetting.set', `ALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(database)} RESET ${settingName(name)}`);
 
 /** The replication role the node DSNs name (as the pgEdge chart's init job creates `pgedge`); no password. */
 export const roleCreate = (role: string): Statement => statement('role.create', `CREATE ROLE ${quoteIdent(role)} LOGIN SUPERUSER REPLICATION`);

@@ -163,3 +163,15 @@ export function maskDsn(dsn: string): string {
     return '[unparseable dsn]';
   }
 }
+
+/**
+ * `text` (an error message, a log line) with every secret a DSN can carry replaced by `***`:
+ * `password=` / `sslpassword=` values in conninfo or URI-parameter form (quoted or not) and the
+ * password of a URI's user info. Spock and pglogical quote the DSN they failed with in their
+ * errors ("dsn was: ..."), so every error text passes through here before it is logged.
+ */
+export function maskSecretsIn(text: string): string {
+  return text
+    .replace(/\b((?:ssl)?password)(\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&#"]+)/gi, '$1$2***')
+    .replace(/(postgres(?:ql)?:\/\/[^:/?#@\s]*):[^@/?#\s]*@/gi, '$1:***@');
+}

@@ -6,7 +6,8 @@ import { tempDir } from '../../test/helpers.js';
 import { EnvError } from '../env.js';
 import { bootstrapRegion } from './bootstrap.js';
 import { run } from './bootstrap-command.js';
-import { dsnHasPassword, maskDsn, parseConninfo } from './dsn.js';
+import { dsnHasPassword, maskDsn, maskSecretsIn, parseConninfo } from './dsn.js';
+import { BootstrapError, errText } from './errors.js';
 import { SettingsError, adminConnectionFromEnv, dsnProblem, passfileLookup, settingsFromEnv } from './settings.js';
 
 const SECRET = 'S3cr3t-Value-42';
@@ -74,6 +75,33 @@ describe('DSN passwords are refused in every form libpq accepts', () => {
     expect(maskDsn(`postgresql://u:${SECRET}@h/app?sslpassword=${SECRET}&x=1`)).toBe('postgresql://u:***@h/app?sslpassword=***&x=1');
     expect(maskDsn(`host=h ${SECRET}`)).toBe('[unparseable dsn]');
   });
+
+  it('masks every DSN secret inside free text (server errors quote the DSN they failed with)', () => {
+    const msg = [
+      `could not connect to the postgresql server: connection refused`,
+      `dsn was: host=n2 port=5432 user=pgedge password=${SECRET} dbname=app`,
+      `quoted: password = '${SECRET} x\\' y' sslpassword='${SECRET}'`,
+      `uri: postgresql://pgedge:${SECRET}@n2:5432/app?sslmode=require&password=${SECRET}#frag`,
+      `postgres://u:${SECRET}@h/db`,
+    ].join('\n');
+    const masked = maskSecretsIn(msg);
+    expect(masked).not.toContain(SECRET);
+    expect(masked).toBe(
+      [
+        `could not connect to the postgresql server: connection refused`,
+        `dsn was: host=n2 port=5432 user=pgedge password=*** dbname=app`,
+        `quoted: password = *** sslpassword=***`,
+        `uri: postgresql://pgedge:***@n2:5432/app?sslmode=require&password=***#frag`,
+        `postgres://u:***@h/db`,
+      ].join('\n'),
+    );
+    // Text without a secret is unchanged; masking twice changes nothing more.
+    expect(maskSecretsIn('host=h sslcert=/password.crt user=u')).toBe('host=h sslcert=/password.crt user=u');
+    expect(maskSecretsIn(masked)).toBe(masked);
+    // errText and BootstrapError mask too.
+    expect(errText(Object.assign(new Error(`x password=${SECRET}`), { detail: `postgresql://a:${SECRET}@h` }))).toBe('x password=*** (postgresql://a:***@h)');
+    expect(new BootstrapError(`sub failed: password=${SECRET}`).message).toBe('sub failed: password=***');
+  });
 });
 
 describe('settingsFromEnv (SPOCK_*)', () => {
@@ -86,6 +114,7 @@ describe('settingsFromEnv (SPOCK_*)', () => {
       removedNodes: [],
       leave: false,
       replicationSchemas: ['public'],
+      localSchemas: ['chat_local'],
       deadlineSeconds: 600,
     });
   });
@@ -93,9 +122,9 @@ describe('settingsFromEnv (SPOCK_*)', () => {
   it('reads every variable', () => {
     expect(
       settingsFromEnv(
-        env({ SPOCK_DIALECT: 'pglogical', SPOCK_NODE: 'n2', SPOCK_SYNC_FROM: 'n1', SPOCK_REPLICATION_SCHEMAS: 'public, chat ,', SPOCK_DEADLINE_SECONDS: '90' }),
+        env({ SPOCK_DIALECT: 'pglogical', SPOCK_NODE: 'n2', SPOCK_SYNC_FROM: 'n1', SPOCK_REPLICATION_SCHEMAS: 'public, chat ,', SPOCK_LOCAL_SCHEMAS: 'chat_local,scratch', SPOCK_DEADLINE_SECONDS: '90' }),
       ),
-    ).toEqual({ dialect: 'pglogical', node: 'n2', nodes: NODES, syncFrom: 'n1', removedNodes: [], leave: false, replicationSchemas: ['public', 'chat'], deadlineSeconds: 90 });
+    ).toEqual({ dialect: 'pglogical', node: 'n2', nodes: NODES, syncFrom: 'n1', removedNodes: [], leave: false, replicationSchemas: ['public', 'chat'], localSchemas: ['chat_local', 'scratch'], deadlineSeconds: 90 });
     expect(settingsFromEnv(env({ SPOCK_REMOVED_NODES: 'n3, n4', SPOCK_LEAVE: 'false' }))).toMatchObject({ removedNodes: ['n3', 'n4'], leave: false });
     expect(settingsFromEnv(env({ SPOCK_NODES: JSON.stringify([NODES[0]]), SPOCK_LEAVE: 'true' }))).toMatchObject({ nodes: [NODES[0]], removedNodes: [], leave: true });
   });
@@ -136,6 +165,7 @@ describe('settingsFromEnv (SPOCK_*)', () => {
     ['leaving with peers listed', { SPOCK_LEAVE: 'true' }, /^SPOCK_NODES: with SPOCK_LEAVE=true it must list only this node/],
     ['leaving and syncing', { SPOCK_LEAVE: 'true', SPOCK_NODES: JSON.stringify([NODES[0]]), SPOCK_SYNC_FROM: 'n2' }, /^SPOCK_SYNC_FROM: must not be set with SPOCK_LEAVE=true/],
     ['leaving and removing', { SPOCK_LEAVE: 'true', SPOCK_NODES: JSON.stringify([NODES[0]]), SPOCK_REMOVED_NODES: 'n2' }, /^SPOCK_REMOVED_NODES: must not be set with SPOCK_LEAVE=true/],
+    ['a schema both replicated and region-local', { SPOCK_REPLICATION_SCHEMAS: 'public,chat_local' }, /^SPOCK_LOCAL_SCHEMAS: schema\(s\) chat_local also in SPOCK_REPLICATION_SCHEMAS/],
   ])('%s', (_, over, problem) => {
     const problems = envProblems(env(over));
     expect(problems.some((p) => problem.test(p)), problems.join('\n')).toBe(true);

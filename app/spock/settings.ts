@@ -16,7 +16,11 @@
  *                              SPOCK_NODES lists only this node. Drops every subscription here, the
  *                              remote node rows, the mesh's replication slots here, then this node
  *                              (never a table or a row of user data)
- *   SPOCK_REPLICATION_SCHEMAS  comma list (default public); pglogical dialect only
+ *   SPOCK_REPLICATION_SCHEMAS  comma list (default public): every table of these schemas must be in a
+ *                              replication set (`default`, or `default_insert_only` without a primary
+ *                              key / replica identity index); the bootstrap adds those in none
+ *   SPOCK_LOCAL_SCHEMAS        comma list (default chat_local): region-local schemas; their tables must
+ *                              be in NO replication set, the bootstrap removes them from every set
  *   SPOCK_DEADLINE_SECONDS     whole run bound (default 600)
  *
  * The admin connection to the LOCAL database uses the standard libpq variables: PGHOST, PGPORT,
@@ -38,6 +42,8 @@ export const NODE_NAME = /^[a-z][a-z0-9]{0,23}$/;
 export const NODE_NAME_RULE = 'must be 1-24 lowercase letters or digits starting with a letter (e.g. n1)';
 export const DEFAULT_DEADLINE_SECONDS = 600;
 export const DEFAULT_REPLICATION_SCHEMAS: readonly string[] = ['public'];
+/** The chat backend's region-local schema (app/chat/postgres.ts LOCAL_SCHEMA; a test keeps them equal). */
+export const DEFAULT_LOCAL_SCHEMAS: readonly string[] = ['chat_local'];
 
 export interface NodeSpec {
   readonly name: string;
@@ -55,8 +61,10 @@ export interface BootstrapSettings {
   readonly removedNodes?: readonly string[] | undefined;
   /** This region leaves the mesh (`nodes` lists only this node). Default false. */
   readonly leave?: boolean | undefined;
-  /** pglogical dialect: schemas whose tables go into replication sets. */
+  /** Schemas whose tables must all be in a replication set. */
   readonly replicationSchemas: readonly string[];
+  /** Region-local schemas: their tables must be in no replication set. Default DEFAULT_LOCAL_SCHEMAS. */
+  readonly localSchemas?: readonly string[] | undefined;
   readonly deadlineSeconds: number;
   /** Connection to the local database as a superuser (node-postgres config). */
   readonly admin: ClientConfig;
@@ -88,13 +96,14 @@ export function dsnProblem(dsn: string): string | undefined {
 
 /** Cross-field rules shared by the env path and the library path. `label` maps a field to what the user set. */
 export function settingsProblems(
-  s: Pick<BootstrapSettings, 'node' | 'nodes' | 'syncFrom' | 'deadlineSeconds' | 'replicationSchemas' | 'removedNodes' | 'leave'>,
-  label: { node: string; nodes: string; syncFrom: string; deadline: string; schemas: string; removed: string; leave: string } = {
+  s: Pick<BootstrapSettings, 'node' | 'nodes' | 'syncFrom' | 'deadlineSeconds' | 'replicationSchemas' | 'localSchemas' | 'removedNodes' | 'leave'>,
+  label: { node: string; nodes: string; syncFrom: string; deadline: string; schemas: string; localSchemas?: string; removed: string; leave: string } = {
     node: 'node',
     nodes: 'nodes',
     syncFrom: 'syncFrom',
     deadline: 'deadlineSeconds',
     schemas: 'replicationSchemas',
+    localSchemas: 'localSchemas',
     removed: 'removedNodes',
     leave: 'leave',
   },
@@ -137,6 +146,10 @@ export function settingsProblems(
   }
   if (!Number.isInteger(s.deadlineSeconds) || s.deadlineSeconds < 1) problems.push(`${label.deadline}: must be a whole number of seconds >= 1`);
   if (s.replicationSchemas.length === 0) problems.push(`${label.schemas}: must list at least one schema`);
+  const both = (s.localSchemas ?? DEFAULT_LOCAL_SCHEMAS).filter((x) => s.replicationSchemas.includes(x));
+  if (both.length > 0) {
+    problems.push(`${label.localSchemas ?? 'localSchemas'}: schema(s) ${both.join(', ')} also in ${label.schemas}; a schema is either replicated or region-local`);
+  }
   return problems;
 }
 
@@ -148,6 +161,7 @@ export const ENV = {
   removed: 'SPOCK_REMOVED_NODES',
   leave: 'SPOCK_LEAVE',
   schemas: 'SPOCK_REPLICATION_SCHEMAS',
+  localSchemas: 'SPOCK_LOCAL_SCHEMAS',
   deadline: 'SPOCK_DEADLINE_SECONDS',
 } as const;
 
@@ -161,6 +175,7 @@ const envSchema = z.object({
   [ENV.removed]: commaList.optional(),
   [ENV.leave]: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
   [ENV.schemas]: commaList.optional(),
+  [ENV.localSchemas]: commaList.optional(),
   [ENV.deadline]: intString(1, 86_400).optional(),
 });
 
@@ -180,6 +195,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<Boot
     removedNodes: e[ENV.removed] ?? [],
     leave: e[ENV.leave] === 'true',
     replicationSchemas: e[ENV.schemas] ?? DEFAULT_REPLICATION_SCHEMAS,
+    localSchemas: e[ENV.localSchemas] ?? DEFAULT_LOCAL_SCHEMAS,
     deadlineSeconds: e[ENV.deadline] ?? DEFAULT_DEADLINE_SECONDS,
   };
   const problems = settingsProblems(settings, {
@@ -188,6 +204,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<Boot
     syncFrom: ENV.syncFrom,
     deadline: ENV.deadline,
     schemas: ENV.schemas,
+    localSchemas: ENV.localSchemas,
     removed: ENV.removed,
     leave: ENV.leave,
   });

@@ -78,6 +78,7 @@ export const SPOCK_5_0_SIGNATURES: Readonly<Record<string, Signature>> = {
     returns: 'oid',
     strict: true,
   },
+  'spock.repset_remove_table': { args: [a('set_name', 'name'), a('relation', 'regclass'), a('include_partitions', 'boolean', 'true')], returns: 'boolean', strict: true },
   'spock.repset_add_all_tables': { args: [a('set_name', 'name'), a('schema_names', 'text[]'), a('synchronize_data', 'boolean', 'false')], returns: 'boolean', strict: true },
   'spock.repset_add_table': {
     args: [a('set_name', 'name'), a('relation', 'regclass'), a('synchronize_data', 'boolean', 'false'), a('columns', 'text[]', 'NULL'), a('row_filter', 'text', 'NULL'), a('include_partitions', 'boolean', 'true')],
@@ -301,8 +302,39 @@ class FakeSpockNode {
   remotes = new Set<string>();
   /** Logical slots in this database (this node as provider); `active`: a walsender holds it. */
   slots = new Map<string, { active: boolean; plugin: string; reconnects?: number }>();
+  /** Tables of this database: relation -> schema, PK, logged. */
+  tables = new Map<string, { schema: string; pk: boolean; logged: boolean }>();
+  /** Replication-set membership: relation -> set names. */
+  sets = new Map<string, Set<string>>();
+  /** pg_db_role_setting of this database: '' (database-wide) or a role name -> name -> value. */
+  dbSettings = new Map<string, Map<string, string>>();
+  /** DDL statements a structure sync's restore queued for the peers (auto-DDL left on). */
+  replayedDdl: string[] = [];
+  /** Tables the provider of a structure sync has (restored here by sub_create with sync). */
+  providerTables: Array<[string, { schema: string; pk: boolean; logged: boolean }]> = [
+    ['users', { schema: 'public', pk: true, logged: true }],
+    ['chat_local.otps', { schema: 'chat_local', pk: true, logged: true }],
+  ];
   readonly log: Recorded[] = [];
   private nextId = 100;
+
+  /** A session setting of `role` as Spock sees it at connect: the role's setting in this database, else postgresql.conf (the chart: on). */
+  private sessionSetting(role: string, name: string): string {
+    return this.dbSettings.get(role)?.get(name) ?? 'on';
+  }
+
+  /**
+   * Spock's structure sync: pg_restore connects with this node's DSN (role pgedge); with
+   * spock.enable_ddl_replication on its DDL is queued for the peers, with
+   * spock.include_ddl_repset on every restored table with a PK lands in `default`.
+   */
+  private restoreStructure(): void {
+    for (const [relation, t] of this.providerTables) {
+      this.tables.set(relation, t);
+      if (this.sessionSetting('pgedge', 'spock.enable_ddl_replication') === 'on') this.replayedDdl.push(`CREATE TABLE ${relation}`);
+      if (this.sessionSetting('pgedge', 'spock.include_ddl_repset') === 'on') this.sets.set(relation, new Set([t.pk ? 'default' : 'default_insert_only']));
+    }
+  }
 
   constructor(private readonly nodeByDsn: ReadonlyMap<string, string>) {}
 
@@ -311,7 +343,7 @@ class FakeSpockNode {
   }
 
   private exec(s: Statement, inTx: boolean, txFirst: Statement | undefined): Row[] {
-    const mutating = ['extension.create', 'role.create', 'node.create', 'sub.create', 'sub.enable', 'sub.drop', 'node.drop'].includes(s.kind);
+    const mutating = ['extension.create', 'role.create', 'node.create', 'sub.create', 'sub.enable', 'sub.drop', 'node.drop', 'repset.add', 'repset.remove', 'dbsetting.set'].includes(s.kind);
     if (s.kind.startsWith('slot.') && inTx) throw new Error(`${s.kind} inside a transaction (slot drops are not transactional)`);
     if (mutating && !inTx) throw new Error(`${s.kind} outside a transaction`);
     if (mutating && s.kind !== 'extension.create' && txFirst?.kind !== 'repair_mode') throw new Error(`${s.kind} in a transaction that did not start with repair_mode`);
@@ -358,6 +390,7 @@ class FakeSpockNode {
         if (!provider) throw new Error(`could not connect to the postgresql server: unknown dsn`);
         this.subs.set(name, { id: this.nextId++, enabled: true, provider, dsn: String(p[1]), sync: p[3] === true });
         this.remotes.add(provider);
+        if (p[3] === true) this.restoreStructure();
         return [{ sub_create: this.nextId }];
       }
       case 'sub.drop': {
@@ -420,6 +453,48 @@ class FakeSpockNode {
         sub.enabled = true;
         return [{ sub_enable: true }];
       }
+      case 'repset.missing': {
+        const schemas = p[0] as string[];
+        return [...this.tables.entries()]
+          .filter(([rel, t]) => schemas.includes(t.schema) && (this.sets.get(rel)?.size ?? 0) === 0)
+          .sort(([x], [y]) => x.localeCompare(y))
+          .map(([relation, t]) => ({ relation, has_identity: t.pk, logged: t.logged }));
+      }
+      case 'repset.members': {
+        const schemas = p[0] as string[];
+        return [...this.sets.entries()]
+          .filter(([rel]) => schemas.includes(this.tables.get(rel)?.schema ?? ''))
+          .flatMap(([relation, sets]) => [...sets].sort().map((set_name) => ({ relation, set_name })));
+      }
+      case 'repset.add': {
+        const [set, rel] = [String(p[0]), String(p[1])];
+        const t = this.tables.get(rel);
+        if (!t) throw new Error(`relation "${rel}" does not exist`);
+        if (!t.logged) throw new Error('UNLOGGED and TEMP tables cannot be replicated');
+        if (this.sets.get(rel)?.has(set)) throw new Error(`duplicate key value violates unique constraint "replication_set_table_pkey"`);
+        this.sets.set(rel, new Set([...(this.sets.get(rel) ?? []), set]));
+        return [{ repset_add_table: true }];
+      }
+      case 'repset.remove': {
+        const [set, rel] = [String(p[0]), String(p[1])];
+        if (!this.sets.get(rel)?.delete(set)) throw new Error(`table ${rel} is not in replication set ${set}`);
+        return [{ repset_remove_table: true }];
+      }
+      case 'dbsetting.get': {
+        const [names, role] = [p[0] as string[], p[1] as string | null];
+        const found = [...(this.dbSettings.get(role ?? '') ?? new Map<string, string>()).entries()].filter(([n]) => names.includes(n)).map(([n, v]) => `${n}=${v}`).sort();
+        return found.length > 0 ? found.map((setting) => ({ database: 'app', setting })) : [{ database: 'app', setting: null }];
+      }
+      case 'dbsetting.set': {
+        const m = /^ALTER (?:DATABASE "app"|ROLE "([a-z]+)" IN DATABASE "app") (?:SET ([a-z_.]+) = '([^']*)'|RESET ([a-z_.]+))$/.exec(s.sql);
+        if (!m) throw new Error(`unexpected setting statement: ${s.sql}`);
+        const key = m[1] ?? '';
+        const map = this.dbSettings.get(key) ?? new Map<string, string>();
+        if (m[2]) map.set(m[2], m[3]!);
+        else map.delete(m[4]!);
+        this.dbSettings.set(key, map);
+        return [];
+      }
       case 'sub.status':
         return [...this.subs.entries()].map(([name, x]) => ({ name, status: x.enabled ? 'replicating' : 'disabled', provider: x.provider }));
       default:
@@ -462,6 +537,10 @@ async function spockScenarios(): Promise<{ n1: FakeSpockNode; n3: FakeSpockNode;
   const n1 = new FakeSpockNode(byDsn);
   const results: string[][] = [];
   const warnings: string[] = [];
+  // The chat backend migrated before the bootstrap (nothing orders them on a first rollout).
+  n1.tables.set('users', { schema: 'public', pk: true, logged: true });
+  n1.tables.set('audit_log', { schema: 'public', pk: false, logged: true });
+  n1.tables.set('chat_local.otps', { schema: 'chat_local', pk: true, logged: true });
   const connect = async () => n1.db();
   const boot = async (fake: FakeSpockNode, s: BootstrapSettings) => {
     const r = await bootstrapRegion(s, { ...FAST, connect: async () => fake.db() });
@@ -509,7 +588,10 @@ function builderStatements(d: Dialect): Statement[] {
     d.localNodeDrop('n3'),
     d.meshSlots(),
     d.meshSlots({ provider: 'n1', subscription: 'sub_n1_n3' }),
-    ...(d.repset ? [d.repset.missingTables(['public']), d.repset.addTable('default', 'public.t')] : []),
+    d.repset.missingTables(['public']),
+    d.repset.addTable('default', 'public.t'),
+    d.repset.members(['chat_local']),
+    d.repset.removeTable('default', 'chat_local.otps'),
   ];
 }
 
@@ -540,16 +622,35 @@ describe('spock dialect: every emitted statement fits Spock 5.0', () => {
   it('the flow emits only recorded Spock functions with valid named arguments, across all scenarios', async () => {
     const { n1, n3, results, warnings } = await spockScenarios();
     expect(results).toEqual([
-      ['created extension spock', 'created role pgedge', 'created node n1', 'created subscription sub_n2_n1', 'created subscription sub_n3_n1'],
+      [
+        'created extension spock',
+        'created role pgedge',
+        'created node n1',
+        'added table audit_log to replication set default_insert_only',
+        'added table users to replication set default',
+        'marked node n1 ready (regionmesh.node_ready of database app)',
+        'created subscription sub_n2_n1',
+        'created subscription sub_n3_n1',
+      ],
       [],
       ['enabled subscription sub_n2_n1'],
-      ['created extension spock', 'created role pgedge', 'created node n3', 'created subscription sub_n1_n3', 'created subscription sub_n2_n3'],
+      [
+        'created extension spock',
+        'created role pgedge',
+        'created node n3',
+        'turned spock.enable_ddl_replication, spock.include_ddl_repset off for role pgedge in database app during the structure sync',
+        'created subscription sub_n1_n3',
+        'added table users to replication set default',
+        'reset spock.enable_ddl_replication, spock.include_ddl_repset for role pgedge in database app (structure sync done)',
+        'marked node n3 ready (regionmesh.node_ready of database app)',
+        'created subscription sub_n2_n3',
+      ],
       ['dropped subscription sub_n3_n1', 'dropped replication slot spk_app_n1_sub_n1_n3', 'forgot node n4'],
       [],
-      ['dropped subscription sub_n1_n3', 'dropped subscription sub_n2_n3', 'dropped replication slot spk_app_n3_sub_n3_n2', 'dropped replication slot spk_app_n3_sub_n3_n1', 'dropped node n3'],
+      ['dropped subscription sub_n1_n3', 'dropped subscription sub_n2_n3', 'dropped replication slot spk_app_n3_sub_n3_n2', 'dropped replication slot spk_app_n3_sub_n3_n1', 'dropped node n3', 'reset regionmesh.node_ready'],
       [],
     ]);
-    expect(warnings).toEqual([]);
+    expect(warnings).toEqual(['table audit_log has no primary key or replica identity index: only its INSERTs replicate']);
     // The remaining node kept its own node, its other peer's subscription and slot; the leaving one kept nothing.
     expect({ local: n1.local?.name, subs: [...n1.subs.keys()], remotes: [...n1.remotes], slots: [...n1.slots.keys()] }).toEqual({
       local: 'n1',
@@ -560,7 +661,7 @@ describe('spock dialect: every emitted statement fits Spock 5.0', () => {
     expect({ local: n3.local, subs: [...n3.subs.keys()], remotes: [...n3.remotes], slots: [...n3.slots.keys()] }).toEqual({ local: undefined, subs: [], remotes: [], slots: [] });
     const stmts = [...n1.log, ...n3.log].flatMap((r) => r.stmts);
     const kinds = new Set(stmts.map((s) => s.kind));
-    for (const k of ['repair_mode', 'extension.create', 'role.create', 'node.create', 'node.local', 'sub.list', 'sub.create', 'sub.enable', 'sub.status', 'sub.drop', 'node.list', 'node.drop', 'slot.list', 'slot.terminate', 'slot.drop'] as const) {
+    for (const k of ['repair_mode', 'extension.create', 'role.create', 'node.create', 'node.local', 'sub.list', 'sub.create', 'sub.enable', 'sub.status', 'sub.drop', 'node.list', 'node.drop', 'slot.list', 'slot.terminate', 'slot.drop', 'repset.missing', 'repset.add', 'repset.members', 'dbsetting.get', 'dbsetting.set'] as const) {
       expect(kinds.has(k), k).toBe(true);
     }
     const problems = [...stmts, ...builderStatements(spockDialect)].flatMap((s) => checkStatement(s, SPOCK_5_0_SIGNATURES, 'spock'));
@@ -583,6 +684,10 @@ describe('spock dialect: every emitted statement fits Spock 5.0', () => {
     const outside = [...n1.log, ...n3.log].filter((r) => !r.tx).flatMap((r) => r.stmts.map((s) => s.kind));
     expect(outside.filter((k) => /create|enable|drop/.test(k) && !k.startsWith('slot.'))).toEqual([]);
     // Every subscription and node drop ran in a transaction that began with repair_mode.
+    // Set membership and database/role settings change only in transactions that began with repair_mode.
+    const settingsAndSets = [...n1.log, ...n3.log].filter((r) => r.stmts.some((s) => ['repset.add', 'repset.remove', 'dbsetting.set'].includes(s.kind)));
+    expect(settingsAndSets.length).toBeGreaterThan(3);
+    for (const t of settingsAndSets) expect([t.tx, t.stmts[0]!.sql]).toEqual([true, 'SELECT spock.repair_mode(true)']);
     const drops = [...n1.log, ...n3.log].filter((r) => r.stmts.some((s) => s.kind === 'sub.drop' || s.kind === 'node.drop'));
     expect(drops.length).toBe(5); // sub_n3_n1, node n4, sub_n1_n3, sub_n2_n3, node n3
     for (const t of drops) expect([t.tx, t.stmts[0]!.sql]).toEqual([true, 'SELECT spock.repair_mode(true)']);
@@ -642,6 +747,127 @@ describe('spock dialect: removal statements', () => {
     const sql = 'SELECT spock.spock_gen_slot_name(dbname := $1::name, provider_node := $2::name, subscription_name := $3::name)';
     const problems = checkStatement({ kind: 'slot.list', sql, params: ['x', 'n1', 's'], calls: [] }, SPOCK_5_0_SIGNATURES, 'spock');
     expect(problems.join()).toMatch(/declares no argument names/);
+  });
+});
+
+describe('spock dialect: replication sets, the structure sync and the ready marker', () => {
+  const byDsn = new Map(NODES.map((n) => [n.dsn, n.name]));
+  const boot = (fake: FakeSpockNode, s: BootstrapSettings, log = quiet) => bootstrapRegion(s, { ...FAST, log, connect: async () => fake.db() });
+
+  it('tables created before the node go into the right set; region-local ones stay out (finding 2)', async () => {
+    const n1 = new FakeSpockNode(byDsn);
+    n1.tables.set('users', { schema: 'public', pk: true, logged: true });
+    n1.tables.set('audit_log', { schema: 'public', pk: false, logged: true });
+    n1.tables.set('chat_local.otps', { schema: 'chat_local', pk: true, logged: true });
+    await boot(n1, settings('n1'));
+    expect(Object.fromEntries([...n1.sets].map(([r, x]) => [r, [...x]]))).toEqual({ users: ['default'], audit_log: ['default_insert_only'] });
+    const add = n1.log.flatMap((r) => r.stmts).find((s) => s.kind === 'repset.add')!;
+    expect(add.sql).toBe('SELECT spock.repset_add_table(set_name := $1::name, relation := $2::regclass, synchronize_data := $3::boolean)');
+    // The rerun finds nothing to do.
+    expect((await boot(n1, settings('n1'))).changes).toEqual([]);
+  });
+
+  it('a region-local table in a set (a join under include_ddl_repset) is taken out of every set, and a rerun is quiet', async () => {
+    const n1 = new FakeSpockNode(byDsn);
+    await boot(n1, settings('n1'));
+    n1.tables.set('chat_local.otps', { schema: 'chat_local', pk: true, logged: true });
+    n1.sets.set('chat_local.otps', new Set(['default', 'default_insert_only']));
+    const r = await boot(n1, settings('n1'));
+    expect(r.changes).toEqual([
+      'removed region-local table chat_local.otps from replication set default',
+      'removed region-local table chat_local.otps from replication set default_insert_only',
+    ]);
+    expect(n1.sets.get('chat_local.otps')?.size).toBe(0);
+    const remove = n1.log.flatMap((x) => x.stmts).find((s) => s.kind === 'repset.remove')!;
+    expect(remove.sql).toBe('SELECT spock.repset_remove_table(set_name := $1::name, relation := $2::regclass)');
+    expect((await boot(n1, settings('n1'))).changes).toEqual([]);
+    // SPOCK_LOCAL_SCHEMAS names them.
+    n1.tables.set('scratch.t', { schema: 'scratch', pk: true, logged: true });
+    n1.sets.set('scratch.t', new Set(['default']));
+    expect((await boot(n1, settings('n1', { localSchemas: ['chat_local', 'scratch'] }))).changes).toEqual(['removed region-local table scratch.t from replication set default']);
+  });
+
+  it('a joining region restores the schema with auto-DDL off for the DSN role: nothing replayed to peers, chat_local in no set (finding 3)', async () => {
+    const n3 = new FakeSpockNode(byDsn);
+    await boot(n3, settings('n3', { syncFrom: 'n1' }));
+    expect(n3.replayedDdl).toEqual([]);
+    expect(Object.fromEntries([...n3.sets].map(([r, x]) => [r, [...x]]))).toEqual({ users: ['default'] });
+    // The role settings were there for the restore only; the ready marker is set after the sync.
+    expect(n3.dbSettings.get('pgedge')?.size ?? 0).toBe(0);
+    expect(n3.dbSettings.get('')?.get('regionmesh.node_ready')).toBe('n3');
+    const all = n3.log.flatMap((r) => r.stmts).map((s) => (s.kind === 'dbsetting.set' ? s.sql : s.kind === 'sub.create' ? `sub.create ${String(s.params[0])}` : undefined)).filter(Boolean);
+    expect(all).toEqual([
+      `ALTER ROLE "pgedge" IN DATABASE "app" SET spock.enable_ddl_replication = 'off'`,
+      `ALTER ROLE "pgedge" IN DATABASE "app" SET spock.include_ddl_repset = 'off'`,
+      'sub.create sub_n1_n3',
+      'ALTER ROLE "pgedge" IN DATABASE "app" RESET spock.enable_ddl_replication',
+      'ALTER ROLE "pgedge" IN DATABASE "app" RESET spock.include_ddl_repset',
+      `ALTER DATABASE "app" SET regionmesh.node_ready = 'n3'`,
+      'sub.create sub_n2_n3',
+    ]);
+    // Without the bracket (what Spock did before): the restore replays DDL and puts chat_local.otps into default.
+    const old = new FakeSpockNode(byDsn);
+    old.local = { name: 'n3', dsn: NODES[2]!.dsn };
+    old.ext = true;
+    old.subs.set('x', { id: 1, enabled: true, provider: 'n1', dsn: NODES[0]!.dsn, sync: true });
+    (old as unknown as { restoreStructure(): void }).restoreStructure();
+    expect(old.replayedDdl.length).toBe(2);
+    expect([...(old.sets.get('chat_local.otps') ?? [])]).toEqual(['default']);
+  });
+
+  it('a run that died during the sync leaves the settings; the rerun waits for the sync and resets them', async () => {
+    const n3 = new FakeSpockNode(byDsn);
+    n3.dbSettings.set('pgedge', new Map([['spock.enable_ddl_replication', 'off'], ['spock.include_ddl_repset', 'off']]));
+    const r = await boot(n3, settings('n3', { syncFrom: 'n1' }));
+    // The settings were already off: not set again, reset after the sync.
+    expect(r.changes).toContain('reset spock.enable_ddl_replication, spock.include_ddl_repset for role pgedge in database app (structure sync done)');
+    expect(n3.dbSettings.get('pgedge')?.size).toBe(0);
+  });
+
+  it('the final check fails, naming the table, when a replicated table cannot be put into a set', async () => {
+    const n1 = new FakeSpockNode(byDsn);
+    n1.tables.set('users', { schema: 'public', pk: true, logged: true });
+    n1.tables.set('scratch', { schema: 'public', pk: true, logged: false });
+    const err = await boot(n1, settings('n1')).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe(
+      'replication sets of node n1 are wrong after the run: table(s) of replicated schema(s) public in no replication set, so they never replicate: scratch (UNLOGGED: no set can take it; ALTER TABLE ... SET LOGGED, or move it to a region-local schema)',
+    );
+    expect([...(n1.sets.get('users') ?? [])]).toEqual(['default']);
+  });
+
+  it('masks secrets in every error and log line, even when the server quotes a DSN with a password (finding 6)', async () => {
+    const n1 = new FakeSpockNode(byDsn);
+    await boot(n1, settings('n1'));
+    n1.subs.clear();
+    const real = n1.db.bind(n1);
+    n1.db = () => {
+      const db = real();
+      return {
+        ...db,
+        transaction: async (stmts) => {
+          if (stmts.some((s) => s.kind === 'sub.create')) {
+            throw Object.assign(new Error(`could not connect to the postgresql server: FATAL: certificate missing\ndsn was: host=pgedge-n2 user=pgedge password=hunter2 sslpassword='s3 cret' dbname=app`), {
+              detail: 'postgresql://pgedge:hunter2@pgedge-n2/app?sslpassword=s3cret',
+            });
+          }
+          return db.transaction(stmts, 1_000);
+        },
+      };
+    };
+    const lines: string[] = [];
+    const err = await boot(n1, settings('n1', { deadlineSeconds: 1 }), createLogger({}, { write: (l) => lines.push(l) })).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/could not subscribe to peer\(s\) n2, n3 \(sub_n2_n1: could not connect/);
+    const text = `${err?.message}\n${lines.join('\n')}`;
+    expect(lines.some((l) => l.includes('peer not reachable yet'))).toBe(true);
+    expect(text).toContain('password=***');
+    expect(text).toContain('postgresql://pgedge:***@pgedge-n2');
+    expect(text).not.toMatch(/hunter2|s3cret|s3 cret/);
   });
 });
 
