@@ -52,6 +52,10 @@ export function pgedgeClusterSpec(c: PlatformConfig): Record<string, unknown> {
     instances: pg.instances,
     imageName: pg.image,
     imagePullPolicy: 'IfNotPresent',
+    // Restricted Pod Security in the namespace: the operator's container defaults (non-root,
+    // no escalation, drop ALL) plus this profile on every pod and container. No
+    // podSecurityContext/securityContext override: it would replace those defaults wholesale.
+    seccompProfile: { type: 'RuntimeDefault' },
     storage: { size: pg.storageSize, storageClass: c.storageClass },
     resources: { requests: { cpu: pg.resources.cpu, memory: pg.resources.memory }, limits: { memory: pg.resources.memory } },
     // CloudNativePG needs only the CA certificate (ca.crt) to verify clients; every Secret that
