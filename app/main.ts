@@ -3,6 +3,8 @@
  *   serve                the chat backend
  *   bootstrap-spock      this region's Spock node + subscriptions to every peer (idempotent)
  *   bootstrap-cassandra  chat keyspace replicated per DC, app role, tables (idempotent)
+ *   wait-postgres-node   the chat backend's init container: waits until bootstrap-spock has made
+ *                        this region's database a mesh node (so the migration runs after it)
  * Every command reads its settings from environment variables (see each command's env schema).
  */
 import { EnvError } from './env.js';
@@ -14,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'bootstrap-cassandra': async () => (await import('./cassandra/bootstrap-command.js')).run,
   'bootstrap-spock': async () => (await import('./spock/bootstrap-command.js')).run,
   serve: async () => (await import('./chat/serve-command.js')).run,
+  'wait-postgres-node': async () => (await import('./spock/wait-node-command.js')).run,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

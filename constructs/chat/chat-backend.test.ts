@@ -39,6 +39,21 @@ describe.each([1, 2, 3, 7])('chat backend with %i region(s)', (n) => {
     expect(env.CHAT_REGION!.value).toBe(region.name);
   });
 
+  it.each(config.regions.map((r) => [r.name, r] as const))('region %s: the init container waits for the node its own bootstrap Job creates', (_name, region) => {
+    const deployment = get(`clusters/${region.cluster}/chat/deployment-chat-backend.yaml`);
+    const [init, ...more] = deployment.spec.template.spec.initContainers as Obj[];
+    expect(more).toEqual([]);
+    const initEnv = Object.fromEntries((init!.env as Obj[]).map((e) => [e.name, e]));
+    const job = get(`clusters/${region.cluster}/postgres/job-bootstrap-spock.yaml`);
+    const jobEnv = Object.fromEntries((job.spec.template.spec.containers[0].env as Obj[]).map((e) => [e.name, e.value]));
+    // The node name and the bound come from the Job that creates the node; the connection is the backend's own.
+    expect(initEnv.SPOCK_NODE!.value).toBe(jobEnv.SPOCK_NODE);
+    expect(initEnv.SPOCK_WAIT_SECONDS!.value).toBe(jobEnv.SPOCK_DEADLINE_SECONDS);
+    const env = envOf(deployment);
+    for (const k of ['PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGSSLMODE', 'PGSSLCERT', 'PGSSLKEY']) expect(initEnv[k], k).toEqual(env[k]);
+    expect(Object.keys(initEnv).sort()).toEqual(['PGDATABASE', 'PGHOST', 'PGPORT', 'PGSSLCERT', 'PGSSLKEY', 'PGSSLMODE', 'PGUSER', 'SPOCK_NODE', 'SPOCK_WAIT_SECONDS']);
+  });
+
   it('has one chat Application per region', () => {
     const set = get('argocd/applicationset-astring-chat.yaml');
     expect(set.spec.generators[0].list.elements.map((e: Obj) => e.cluster)).toEqual(config.regions.map((r) => r.cluster));
@@ -69,6 +84,21 @@ describe('chat backend objects', () => {
     expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(pod.terminationGracePeriodSeconds).toBe(30);
+  });
+
+  it('runs wait-postgres-node first, with the backend image, restricted security, explicit resources and pull policy', () => {
+    const [init] = pod.initContainers as Obj[];
+    expect(init!.name).toBe('wait-postgres-node');
+    expect(init!.args).toEqual(['wait-postgres-node']);
+    expect(init!.image).toBe(container.image);
+    expect(init!.imagePullPolicy).toBe('IfNotPresent');
+    expect(init!.resources).toEqual({ requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '256Mi' } });
+    expect(init!.securityContext).toEqual(container.securityContext);
+    expect(init!.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    // The client certificate the PGSSLCERT/PGSSLKEY paths point into, mounted read-only.
+    const certMount = (init!.volumeMounts as Obj[]).find((m) => m.name === 'postgres-client-cert');
+    expect(certMount).toEqual({ name: 'postgres-client-cert', mountPath: envOf(deployment).PGSSLCERT!.value.replace(/\/tls\.crt$/, ''), readOnly: true });
+    expect(JSON.stringify(init)).not.toMatch(/PASSWORD/);
   });
 
   it('takes credentials from Secrets only', () => {

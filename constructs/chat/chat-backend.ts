@@ -52,6 +52,24 @@ export function chatBackendEnv(c: PlatformConfig, region: Region): Record<string
   };
 }
 
+/** The Postgres connection variables `serve` and its init container share. */
+const POSTGRES_ENV_KEYS = ['PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGSSLMODE', 'PGSSLCERT', 'PGSSLKEY'] as const;
+
+/**
+ * The environment of the init container `wait-postgres-node` (app/spock): the backend's own
+ * Postgres connection and the node name bootstrap-spock creates in this region. It waits (at most
+ * the bootstrap's deadline, then Kubernetes restarts it with backoff) until that Job has marked
+ * the database ready, so the backend's migration never runs before the region's node exists.
+ */
+export function chatWaitForPostgresEnv(c: PlatformConfig, region: Region): Record<string, EnvSource> {
+  const env = chatBackendEnv(c, region);
+  return {
+    SPOCK_NODE: postgresRegionNames(c, region).node,
+    SPOCK_WAIT_SECONDS: String(c.postgres.bootstrapDeadlineSeconds),
+    ...Object.fromEntries(POSTGRES_ENV_KEYS.map((k) => [k, env[k]!])),
+  };
+}
+
 export interface ChatBackendProps {
   readonly config: PlatformConfig;
   readonly region: Region;
@@ -112,6 +130,24 @@ export class ChatBackend extends Construct {
                 topologyKey: 'kubernetes.io/hostname',
                 whenUnsatisfiable: 'ScheduleAnyway',
                 labelSelector: { matchLabels: this.selector },
+              },
+            ],
+            // Rollout order: the migration in `serve` must not run before this region's
+            // Spock node exists (README, "Spock replication sets and rollout order").
+            initContainers: [
+              {
+                name: 'wait-postgres-node',
+                image: `${c.app.image.repository}:${c.app.image.tag}`,
+                imagePullPolicy: 'IfNotPresent',
+                args: ['wait-postgres-node'],
+                env: envVars(chatWaitForPostgresEnv(c, region)),
+                // The same as the backend: an init container then adds nothing to the pod's requests.
+                resources: resourceRequirements(c.app.resources),
+                securityContext: restrictedContainerSecurity,
+                volumeMounts: [
+                  { name: 'postgres-client-cert', mountPath: CHAT_PG_CERT_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
               },
             ],
             containers: [
