@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LOCAL_SCHEMAS, DEFAULT_REPLICATION_SCHEMAS } from '../spock/settings.js';
 import { LOCAL_DDL, LOCAL_SCHEMA, REPLICATED_DDL, SPOCK_LOCAL_DDL_PRELUDE, migratePlan } from './postgres.js';
 
 describe('Postgres schema for a multi-master mesh', () => {
@@ -19,6 +20,13 @@ describe('Postgres schema for a multi-master mesh', () => {
   it('keeps region-local tables in chat_local and replicated ones out of it', () => {
     expect(REPLICATED_DDL.join('\n')).not.toContain(LOCAL_SCHEMA);
     for (const d of LOCAL_DDL) expect(d).toContain(LOCAL_SCHEMA);
+  });
+
+  it("is what bootstrap-spock's defaults replicate and keep region-local (SPOCK_REPLICATION_SCHEMAS, SPOCK_LOCAL_SCHEMAS)", () => {
+    const schemasOf = (ddl: readonly string[]) => [...new Set([...ddl.join('\n').matchAll(/CREATE TABLE IF NOT EXISTS ([a-z_]+)\./g)].map((m) => m[1]))];
+    expect(schemasOf(REPLICATED_DDL)).toEqual([...DEFAULT_REPLICATION_SCHEMAS]);
+    expect(schemasOf(LOCAL_DDL)).toEqual([LOCAL_SCHEMA]);
+    expect(DEFAULT_LOCAL_SCHEMAS).toEqual([LOCAL_SCHEMA]);
   });
 
   it('under spock, runs only the chat_local transaction with DDL replication and repset inclusion off', () => {

@@ -8,10 +8,11 @@
  *   so two regions claiming the same name at once collide on the PK (insert_exists) and
  *   last-update-wins converges both nodes to one claim, instead of an unresolvable apply error;
  * - no foreign keys (not enforced on apply, and rows can arrive out of order between regions);
- * - region-local tables live in schema `chat_local`, which is never replicated: pglogical's
- *   bootstrap only registers the configured schemas (public), and under Spock its DDL runs with
- *   `spock.enable_ddl_replication` and `spock.include_ddl_repset` off, so the DDL is neither
- *   sent to peers nor the tables added to a replication set.
+ * - region-local tables live in schema `chat_local`, which is never replicated: under Spock its
+ *   DDL runs with `spock.enable_ddl_replication` and `spock.include_ddl_repset` off, so the DDL
+ *   is neither sent to peers nor the tables added to a replication set; and bootstrap-spock (both
+ *   dialects) takes any table of SPOCK_LOCAL_SCHEMAS (default `chat_local`, = LOCAL_SCHEMA) out
+ *   of every set and puts every table of SPOCK_REPLICATION_SCHEMAS (default `public`) into one.
  */
 import pg, { type Pool, type PoolClient, type PoolConfig } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
@@ -99,10 +100,13 @@ export function migratePlan(opts: MigrateOptions): MigratePlan {
 }
 
 /**
- * Creates the chat tables if missing (idempotent). Run it on every region's node; with the
- * pglogical dialect run it BEFORE bootstrap-spock so the bootstrap puts the public tables into
- * the replication set; with Spock, auto-DDL replicates the public DDL (IF NOT EXISTS makes the
- * copies from peers no-ops).
+ * Creates the chat tables if missing (idempotent). Run it on every region's node AFTER
+ * bootstrap-spock has created the node (in Kubernetes the init container `wait-postgres-node`
+ * orders it): with Spock, auto-DDL then puts the public tables into `default` and replicates the
+ * DDL (IF NOT EXISTS makes the copies from peers no-ops), and a joining region's structure sync
+ * has already restored the schema. Tables that exist before the node are registered by
+ * bootstrap-spock itself. With pglogical (no auto-DDL) tables created after a bootstrap run are
+ * registered by the next run.
  */
 export async function migrate(pool: Pool, opts: MigrateOptions): Promise<void> {
   const client = await pool.connect();
