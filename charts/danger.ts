@@ -4,7 +4,7 @@
  * id in `acknowledgedChanges`. Rules are declarative, aws-cdk style: one function each.
  */
 import type { PlatformConfig } from '../regions/schema.js';
-import { platformState, type PlatformState, type RegionState } from './state.js';
+import { describeLocation, platformState, STATE_FILE, type BaseState, type DistLocation, type PlatformState, type RegionState } from './state.js';
 
 export interface DangerousChange {
   /** What to write in `acknowledgedChanges` to accept it. */
@@ -146,16 +146,42 @@ export interface DangerReport {
   readonly refused: readonly DangerousChange[];
   /** Acknowledgements that match no change (stale; remove them). */
   readonly unusedAcknowledgements: readonly string[];
+  /** What the report could not look at and why (e.g. a first synth into an empty folder). */
+  readonly notes: readonly string[];
 }
 
-export function assessDanger(base: PlatformState | undefined, next: PlatformConfig): DangerReport {
+/** Id of the refusal when the base dist has files but no STATE.json. */
+export const MISSING_STATE_ID = 'missing-base-state';
+
+/** The refusal for a dist whose STATE.json is gone: no rule can run, so the change is refused as a whole. */
+function missingState(where: DistLocation, files: number): DangerousChange {
+  const path = `${where.folder}/${STATE_FILE}`;
+  return {
+    id: MISSING_STATE_ID,
+    message:
+      `${describeLocation(where)}/${STATE_FILE} is missing while the dist there holds ${files} file(s): no danger rule can compare the next config ` +
+      `with what is deployed (a renamed region, a changed ordinal or a removed DC would go through unchecked). Restore it from Git, where it is ` +
+      `committed with dist/: git checkout ${where.ref ?? 'HEAD'} -- ${path} (or the last commit that has it: git log -1 -- ${path}). ` +
+      `Only if nothing from this dist was ever deployed, acknowledge ${JSON.stringify(MISSING_STATE_ID)} instead.`,
+  };
+}
+
+export function assessDanger(base: BaseState, next: PlatformConfig): DangerReport {
   const acks = new Set(next.acknowledgedChanges);
-  const changes = base ? DANGER_RULES.flatMap((rule) => rule(base, platformState(next))) : [];
+  const changes =
+    base.kind === 'state'
+      ? DANGER_RULES.flatMap((rule) => rule(base.state, platformState(next)))
+      : base.kind === 'missing'
+        ? [missingState(base.where, base.files)]
+        : [];
+  const notes =
+    base.kind === 'empty' ? [`${describeLocation(base.where)} has no files: nothing deployed to compare with, so no danger rule applies (first synth)`] : [];
   const ids = new Set(changes.map((c) => c.id));
   return {
     changes,
     refused: changes.filter((c) => !acks.has(c.id)),
     unusedAcknowledgements: [...acks].filter((a) => !ids.has(a)),
+    notes,
   };
 }
 

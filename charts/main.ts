@@ -9,7 +9,7 @@ import { ConfigError, loadConfigFile } from '../regions/load.js';
 import { assessDanger, formatRefusal } from './danger.js';
 import { diffDist, readDist, summarize, writeDistAtomically } from './dist-writer.js';
 import { renderDist } from './render.js';
-import { parseState, STATE_FILE } from './state.js';
+import { baseStateOf } from './state.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -62,7 +62,9 @@ export function main(argv: readonly string[]): number {
     const config = loadConfigFile(args.config);
     const files = renderDist(config);
     const current = readDist(args.out);
-    const danger = assessDanger(parseState(current.get(STATE_FILE), `${args.out}/${STATE_FILE}`), config);
+    // A dist without STATE.json is refused, never compared with nothing (see baseStateOf).
+    const danger = assessDanger(baseStateOf(current, { folder: args.out }), config);
+    for (const note of danger.notes) console.log(`synth: ${note}`);
     if (danger.refused.length > 0) {
       console.error(formatRefusal(danger));
       console.error(`synth: ${args.out} was not changed (see npm run plan for the whole change).`);

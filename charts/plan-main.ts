@@ -54,7 +54,7 @@ export function planMain(argv: readonly string[]): number {
     const cfg = loadConfigFile(config);
     const next = renderDist(cfg);
     const baseFiles = base ? readDistAtRef(out, base) : readDist(out);
-    const plan = computePlan(baseFiles, next, cfg);
+    const plan = computePlan(baseFiles, next, cfg, base ? { folder: out, ref: base } : { folder: out });
     console.log(json ? planJson(plan).trimEnd() : formatPlan(plan));
     return plan.danger.refused.length > 0 ? 2 : 0;
   } catch (e) {

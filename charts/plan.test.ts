@@ -4,7 +4,7 @@
  * changed, --json and --base.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
@@ -225,6 +225,71 @@ describe('npm run plan', () => {
     expect(against.out).toMatch(/^astring-r3 {2}\(\+/m);
     const working = capture(() => planMain(['--config', config, '--out', join(repo, 'dist')]));
     expect(working.out).toBe('no changes');
+  });
+});
+
+describe('a base dist without STATE.json', () => {
+  /** A deployed 3-region dist whose STATE.json was lost, and a config that removes a region. */
+  function lostState(): { out: string; config: string } {
+    const out = tempDir();
+    writeDistAtomically(out, renderDist(configFrom(inputWithRegions(3))));
+    rmSync(join(out, 'STATE.json'));
+    const config = join(tempDir(), 'p.yaml');
+    writeFileSync(config, stringify(inputWithRegions(2)));
+    return { out, config };
+  }
+
+  it('is refused with exit 2 and the fix, never planned as if nothing were deployed', () => {
+    const { out, config } = lostState();
+    const r = capture(() => planMain(['--config', config, '--out', out]));
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('REFUSED  missing-base-state');
+    expect(r.out).toContain(`${out}/STATE.json is missing while the dist there holds`);
+    expect(r.out).toContain(`git checkout HEAD -- ${out}/STATE.json`);
+    expect(r.out).toContain('- "missing-base-state"');
+  });
+
+  it('--json lists the refusal for bots', () => {
+    const { out, config } = lostState();
+    const r = capture(() => planMain(['--config', config, '--out', out, '--json']));
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).refused.map((d: { id: string }) => d.id)).toEqual(['missing-base-state']);
+  });
+
+  it('names the ref to restore from with --base', () => {
+    const repo = tempDir();
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
+    git('init', '-q');
+    git('config', 'user.email', 't@example.invalid');
+    git('config', 'user.name', 't');
+    writeDistAtomically(join(repo, 'dist'), renderDist(configFrom(inputWithRegions(3))));
+    rmSync(join(repo, 'dist', 'STATE.json'));
+    git('add', '-A');
+    git('commit', '-qm', 'dist without state');
+    const config = join(repo, 'p.yaml');
+    writeFileSync(config, stringify(inputWithRegions(3)));
+    const r = capture(() => planMain(['--config', config, '--out', join(repo, 'dist'), '--base', 'HEAD']));
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(`HEAD:${join(repo, 'dist')}/STATE.json is missing`);
+  });
+
+  it('passes with the acknowledgement, which then stands in for every rule', () => {
+    const { out, config } = lostState();
+    const acked = inputWithRegions(2);
+    acked.acknowledgedChanges = ['missing-base-state'];
+    writeFileSync(config, stringify(acked));
+    const r = capture(() => planMain(['--config', config, '--out', out]));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('acknowledged  missing-base-state');
+  });
+
+  it('an empty base is a first synth: planned, and the plan says no rule applied', () => {
+    const out = tempDir();
+    const config = join(tempDir(), 'p.yaml');
+    writeFileSync(config, stringify(inputWithRegions(2)));
+    const r = capture(() => planMain(['--config', config, '--out', out]));
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toBe(`note: ${out} has no files: nothing deployed to compare with, so no danger rule applies (first synth)`);
   });
 });
 

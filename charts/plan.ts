@@ -8,7 +8,7 @@ import type { PlatformConfig } from '../regions/schema.js';
 import { assessDanger, type DangerReport } from './danger.js';
 import { diffDist, ownerOf } from './dist-writer.js';
 import type { DistFiles } from './render.js';
-import { parseState, STATE_FILE } from './state.js';
+import { baseStateOf, type DistLocation } from './state.js';
 
 export interface PlannedApplication {
   /** ArgoCD Application name, or `(docs)` for TOPOLOGY/SECRETS/STATE. */
@@ -122,9 +122,13 @@ function effectsOf(path: string, before: string | undefined, after: string | und
   return [];
 }
 
-export function computePlan(base: DistFiles, next: DistFiles, config: PlatformConfig): Plan {
+/**
+ * The plan from the dist `base` (read at `baseWhere`) to `next`. A base with files but no
+ * STATE.json refuses the plan (see baseStateOf).
+ */
+export function computePlan(base: DistFiles, next: DistFiles, config: PlatformConfig, baseWhere: DistLocation = { folder: 'dist' }): Plan {
   const change = diffDist(base, next);
-  const danger = assessDanger(parseState(base.get(STATE_FILE), `base ${STATE_FILE}`), config);
+  const danger = assessDanger(baseStateOf(base, baseWhere), config);
   const appOf = applicationIndex([base, next], config.gitops.path, `${config.platform}-root`);
   const mgmt = config.managementCluster.name;
   const apps = new Map<string, { application: string; cluster: string; added: string[]; changed: string[]; removed: string[]; effects: string[] }>();
@@ -162,7 +166,7 @@ export function computePlan(base: DistFiles, next: DistFiles, config: PlatformCo
 
 export function formatPlan(plan: Plan): string {
   if (!plan.changed && plan.danger.changes.length === 0 && plan.danger.unusedAcknowledgements.length === 0) return 'no changes';
-  const lines: string[] = [];
+  const lines: string[] = plan.danger.notes.map((n) => `note: ${n}`);
   let cluster = '';
   for (const a of plan.applications) {
     if (a.cluster !== cluster) {
@@ -200,6 +204,7 @@ export function planJson(plan: Plan): string {
       refused: plan.danger.refused,
       acknowledged: plan.danger.changes.filter((c) => !plan.danger.refused.includes(c)),
       unusedAcknowledgements: plan.danger.unusedAcknowledgements,
+      notes: plan.danger.notes,
       clusters: plan.clusters,
       applications: plan.applications,
     },

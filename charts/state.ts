@@ -52,6 +52,40 @@ export function stateText(c: PlatformConfig): string {
   return `${JSON.stringify(platformState(c), null, 2)}\n`;
 }
 
+/**
+ * What plan and synth compare the next config with, read from the dist they replace.
+ *
+ * A dist with files but no STATE.json is refused (`missing`), not rebuilt from the other
+ * files: the identities would have to be parsed back out of Helm values and custom resources
+ * whose shape changes with every component, and a parse that misses one silently turns its
+ * danger rules off, which is the failure this guards against. Refusing costs one command
+ * (STATE.json is committed with dist/, so Git has it) or one explicit acknowledgement.
+ * An empty or absent dist is a first synth: nothing is deployed, so nothing can be lost.
+ */
+export type BaseState =
+  | { readonly kind: 'state'; readonly state: PlatformState }
+  | { readonly kind: 'empty'; readonly where: DistLocation }
+  | { readonly kind: 'missing'; readonly where: DistLocation; readonly files: number };
+
+/** Where a base dist was read: a folder, as it is on disk or as committed at a Git ref. */
+export interface DistLocation {
+  readonly folder: string;
+  /** The Git ref (`--base`); absent for the folder on disk. */
+  readonly ref?: string;
+}
+
+/** `folder` or `ref:folder`, for messages. */
+export function describeLocation(where: DistLocation): string {
+  return where.ref === undefined ? where.folder : `${where.ref}:${where.folder}`;
+}
+
+/** The base state of the dist `files` read at `where`. Throws when STATE.json is corrupt. */
+export function baseStateOf(files: ReadonlyMap<string, string>, where: DistLocation): BaseState {
+  const text = files.get(STATE_FILE);
+  if (text !== undefined) return { kind: 'state', state: parseState(text, `${describeLocation(where)}/${STATE_FILE}`)! };
+  return files.size === 0 ? { kind: 'empty', where } : { kind: 'missing', where, files: files.size };
+}
+
 /** Parses a STATE.json; undefined when absent. Throws with the path when it is corrupt. */
 export function parseState(text: string | undefined, where: string): PlatformState | undefined {
   if (text === undefined) return undefined;

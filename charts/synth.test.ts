@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -174,6 +174,56 @@ describe('synth', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(asObject(readDist(out))).toEqual(asObject(readDist(DIST)));
   }, 180_000);
+});
+
+describe('synth over a dist without STATE.json', () => {
+  it('refuses, says what is missing and how to restore it, and leaves the dist as it was', () => {
+    const out = tempDir();
+    expect(synth(['--out', out]).code).toBe(0);
+    rmSync(join(out, 'STATE.json'));
+    const before = asObject(readDist(out));
+    // A change the danger rules would refuse (a region removed while it holds data).
+    const input = defaultConfigInput();
+    input.regions = input.regions.slice(0, 1);
+    input.cassandra.schemaRegion = input.regions[0]!.name;
+    const cfg = join(tempDir(), 'one-region.yaml');
+    writeFileSync(cfg, stringify(input));
+    const r = synth(['--config', cfg, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('refused: 1 dangerous change(s) not acknowledged:\n  missing-base-state');
+    expect(r.err).toContain(`${out}/STATE.json is missing while the dist there holds ${Object.keys(before).length} file(s)`);
+    expect(r.err).toContain(`git checkout HEAD -- ${out}/STATE.json`);
+    expect(asObject(readDist(out))).toEqual(before);
+  });
+
+  it('refuses an unchanged config too (it cannot know what is deployed), and --check as well', () => {
+    const out = tempDir();
+    expect(synth(['--out', out]).code).toBe(0);
+    rmSync(join(out, 'STATE.json'));
+    expect(synth(['--out', out]).err).toMatch(/missing-base-state/);
+    expect(synth(['--out', out]).code).toBe(1);
+    expect(synth(['--check', '--out', out]).code).toBe(1);
+    expect(existsSync(join(out, 'STATE.json'))).toBe(false);
+  });
+
+  it('writes with the acknowledgement and restores STATE.json', () => {
+    const out = tempDir();
+    expect(synth(['--out', out]).code).toBe(0);
+    rmSync(join(out, 'STATE.json'));
+    const input = defaultConfigInput();
+    input.acknowledgedChanges = ['missing-base-state'];
+    const cfg = join(tempDir(), 'acked.yaml');
+    writeFileSync(cfg, stringify(input));
+    expect(synth(['--config', cfg, '--out', out]).code).toBe(0);
+    expect(existsSync(join(out, 'STATE.json'))).toBe(true);
+  });
+
+  it('into an empty folder is a first synth and says no danger rule applied', () => {
+    const out = tempDir();
+    const r = synth(['--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`synth: ${out} has no files: nothing deployed to compare with, so no danger rule applies (first synth)`);
+  });
 });
 
 describe('summary', () => {
