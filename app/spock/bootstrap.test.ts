@@ -172,7 +172,13 @@ describe('bootstrap-spock, pglogical dialect, two regions', () => {
     const [n1, n2] = await Promise.all([boot('n1'), runCommand(commandEnv('n2'))]);
     const bootMs = Date.now() - t0;
     expect(n2.code, n2.out).toBe(0);
-    expect(n1.changes).toEqual(['created extension pglogical', 'created node n1', `added table ${TABLE} to replication set default`, 'created subscription sub_n2_n1']);
+    expect(n1.changes).toEqual([
+      'created extension pglogical',
+      'created node n1',
+      `added table ${TABLE} to replication set default`,
+      'marked node n1 ready (regionmesh.node_ready of database app)',
+      'created subscription sub_n2_n1',
+    ]);
     expect(n1.subscriptions).toEqual([{ name: 'sub_n2_n1', provider: 'n2', status: 'replicating' }]);
     expect(n2.out).toContain('"msg":"created subscription sub_n1_n2"');
 
@@ -325,7 +331,8 @@ describe('bootstrap-spock, pglogical dialect, two regions', () => {
       pglogicalDialect.subCreate({ name: 'sub_a_b', providerDsn: 'host=x', synchronize: false }),
       pglogicalDialect.subEnable('sub_a_b'),
       pglogicalDialect.subStatus(),
-      pglogicalDialect.repset!.addTable('default', 'public.t'),
+      pglogicalDialect.repset.addTable('default', 'public.t'),
+      pglogicalDialect.repset.removeTable('default', 'public.t'),
     ];
     for (const call of stmts.flatMap((s) => s.calls)) {
       const rows = await sql<{ args: string }>(

@@ -191,8 +191,9 @@ describe('bootstrap-spock, pglogical dialect: a region leaves the mesh', () => {
     // Who drops the slots between two live nodes depends on timing (each side's own drop, or the
     // other side's drop_subscription); the subscriptions and the node are each dropped by their owner.
     expect(left.changes).toEqual(expect.arrayContaining(['dropped subscription sub_n1_n3', 'dropped subscription sub_n2_n3', 'dropped node n3']));
-    expect(left.changes.filter((c) => !/^dropped (subscription|node|replication slot) /.test(c))).toEqual([]);
-    expect(left.changes.at(-1)).toBe('dropped node n3');
+    expect(left.changes.filter((c) => !/^dropped (subscription|node|replication slot) /.test(c))).toEqual(['reset regionmesh.node_ready']);
+    // The node goes last, then the marker the chat backend's init container waits for.
+    expect(left.changes.slice(-2)).toEqual(['dropped node n3', 'reset regionmesh.node_ready']);
     expect(r1.changes).toEqual(expect.arrayContaining(['dropped subscription sub_n3_n1']));
     expect(r2.changes).toEqual(expect.arrayContaining(['dropped subscription sub_n3_n2']));
     for (const r of [r1, r2]) {
@@ -274,6 +275,7 @@ describe('bootstrap-spock, pglogical dialect: a region leaves the mesh', () => {
       'dropped replication slot pgl_app_n3_sub_n3_n1',
       'dropped replication slot pgl_app_n3_sub_n3_n2',
       'dropped node n3',
+      'reset regionmesh.node_ready',
     ]);
     await expectN3Empty(rows);
     await expectN3Gone();
