@@ -117,6 +117,89 @@ describe('3 -> 2 regions', () => {
   });
 });
 
+describe('pgEdge instance, storage and resource changes', () => {
+  /** Two regions with explicit Postgres sizing, so every expected value below comes from here. */
+  const sized = (instances: number, storageSize: string, cpu: string, memory = '1Gi'): PlatformConfigInput => {
+    const c = inputWithRegions(2);
+    c.postgres = { ...c.postgres, instances, storageSize, resources: { cpu, memory } };
+    return c;
+  };
+  /** The effects on the Postgres Application of each region, keyed by region name. */
+  const postgresEffects = (p: Plan) =>
+    Object.fromEntries(['r1', 'r2'].map((r) => [r, app(p, `astring-postgres-${r}`)?.effects ?? []]));
+
+  // The replication capacity counts the instances (README, pgEdge values: max_replication_slots =
+  // 2*peers + (instances-1) + 8, max_wal_senders = slots + 2), and both are restart-only
+  // PostgreSQL settings: an instance change also rolls the pods.
+  const capacityRoll = (r: string, ordinal: number) =>
+    `pgEdge node n${ordinal} in astring-${r}: CloudNativePG rolls the Postgres pods for the changed server settings (max_replication_slots, max_wal_senders need a restart): standbys first, one at a time, then the primary restarts without a switchover (primaryUpdateMethod is not set: CloudNativePG defaults to restart): writes in this region pause until it is back`;
+
+  it('more instances: standbys are added, cloned from the primary (and the capacity settings roll the pods)', () => {
+    const effects = postgresEffects(plan(sized(2, '10Gi', '500m'), sized(3, '10Gi', '500m')));
+    for (const [r, ordinal] of [['r1', 1], ['r2', 2]] as const) {
+      expect(effects[r]).toEqual([
+        `pgEdge node n${ordinal} in astring-${r}: CloudNativePG adds 1 standby pod(s) (2 -> 3 instances), each cloned from the primary with pg_basebackup onto a new PVC; running pods do not restart`,
+        capacityRoll(r, ordinal),
+      ]);
+    }
+  });
+
+  it('fewer instances: standbys and their PVCs are removed; down to 1, nothing takes over', () => {
+    expect(postgresEffects(plan(sized(3, '10Gi', '500m'), sized(2, '10Gi', '500m')))['r1']).toEqual([
+      'pgEdge node n1 in astring-r1: CloudNativePG removes 1 standby pod(s) (3 -> 2 instances) and deletes their PVCs; the primary and its data stay',
+      capacityRoll('r1', 1),
+    ]);
+    const [effect] = postgresEffects(plan(sized(3, '10Gi', '500m'), sized(1, '10Gi', '500m')))['r2']!;
+    expect(effect).toMatch(/^pgEdge node n2 in astring-r2: CloudNativePG removes 2 standby pod\(s\) \(3 -> 1 instances\) and deletes their PVCs; the primary and its data stay; with 1 instance nothing takes over/);
+  });
+
+  it('bigger storage: the PVCs are resized in place (volume expansion needed); smaller storage is refused by CloudNativePG', () => {
+    expect(postgresEffects(plan(sized(2, '10Gi', '500m'), sized(2, '20Gi', '500m')))['r1']).toEqual([
+      'pgEdge node n1 in astring-r1: CloudNativePG resizes every PVC 10Gi -> 20Gi in place, no data moves and no pod restarts; the StorageClass must allow volume expansion (allowVolumeExpansion: true), otherwise the API server refuses the resize and the PVCs stay at 10Gi',
+    ]);
+    expect(postgresEffects(plan(sized(2, '20Gi', '500m'), sized(2, '10Gi', '500m')))['r1']).toEqual([
+      'pgEdge node n1 in astring-r1: storage 20Gi -> 10Gi is refused by the CloudNativePG webhook (it never shrinks a volume): the sync of this Application fails and nothing changes until the size is back to at least 20Gi',
+    ]);
+    // 1Ti is more than 900Gi: sizes compare as quantities, not as text.
+    expect(postgresEffects(plan(sized(2, '900Gi', '500m'), sized(2, '1Ti', '500m')))['r1']![0]).toMatch(/resizes every PVC 900Gi -> 1Ti in place/);
+  });
+
+  it('other resources: a rolling restart, standbys first, then the primary without a switchover (CloudNativePG default)', () => {
+    const expected = (r: string, ordinal: number) =>
+      `pgEdge node n${ordinal} in astring-${r}: CloudNativePG rolls the Postgres pods for the changed resources: standbys first, one at a time, then the primary restarts without a switchover (primaryUpdateMethod is not set: CloudNativePG defaults to restart): writes in this region pause until it is back`;
+    const cpu = postgresEffects(plan(sized(2, '10Gi', '500m'), sized(2, '10Gi', '1')));
+    expect(cpu).toEqual({ r1: [expected('r1', 1)], r2: [expected('r2', 2)] });
+    const memory = postgresEffects(plan(sized(2, '10Gi', '500m'), sized(2, '10Gi', '500m', '2Gi')));
+    expect(memory).toEqual({ r1: [expected('r1', 1)], r2: [expected('r2', 2)] });
+  });
+
+  it('a single instance: a resource change takes the node down while its only pod restarts', () => {
+    expect(postgresEffects(plan(sized(1, '10Gi', '500m'), sized(1, '10Gi', '1')))['r1']).toEqual([
+      'pgEdge node n1 in astring-r1: CloudNativePG rolls the Postgres pods for the changed resources: its only instance restarts, so the node is down until the pod is back',
+    ]);
+  });
+
+  it('several changes at once: each has its effect, one rolling restart for all of them', () => {
+    const [added, resized, rolled, ...rest] = postgresEffects(plan(sized(2, '10Gi', '500m'), sized(3, '20Gi', '1')))['r2']!;
+    expect(added).toMatch(/adds 1 standby pod\(s\) \(2 -> 3 instances\)/);
+    expect(resized).toMatch(/resizes every PVC 10Gi -> 20Gi in place/);
+    expect(rolled).toMatch(/rolls the Postgres pods for the changed resources, server settings \(max_replication_slots, max_wal_senders need a restart\): standbys first/);
+    expect(rest).toEqual([]);
+  });
+
+  it('a reload-only server setting is reloaded, not rolled', () => {
+    const base = renderDist(configFrom(sized(2, '10Gi', '500m')));
+    const next = new Map(base);
+    const path = 'values/astring-r1/pgedge.yaml';
+    next.set(path, base.get(path)!.replace('wal_sender_timeout: 5s', 'wal_sender_timeout: 10s'));
+    expect(next.get(path)).not.toBe(base.get(path));
+    const p = computePlan(base, next, configFrom(sized(2, '10Gi', '500m')));
+    expect(app(p, 'astring-postgres-r1')!.effects).toEqual([
+      'pgEdge node n1 in astring-r1: CloudNativePG applies the changed server settings wal_sender_timeout with a reload (a restart only if PostgreSQL reports one of them needs it)',
+    ]);
+  });
+});
+
 describe('danger rules', () => {
   const rules: Array<[string, (c: PlatformConfigInput) => void, string]> = [
     ['rename a region', (c) => void (c.regions[1]!.name = 'r9'), 'rename-region:r2->r9'],
