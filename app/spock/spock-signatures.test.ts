@@ -815,7 +815,7 @@ describe('spock dialect: replication sets, the structure sync and the ready mark
     expect([...(old.sets.get('chat_local.otps') ?? [])]).toEqual(['default']);
   });
 
-  it('a run that died during the sync leaves the settings; the rerun waits for the sync and resets them', async () => {
+  it('auto-DDL settings left off by an earlier run are reset once the sync is replicating', async () => {
     const n3 = new FakeSpockNode(byDsn);
     n3.dbSettings.set('pgedge', new Map([['spock.enable_ddl_replication', 'off'], ['spock.include_ddl_repset', 'off']]));
     const r = await boot(n3, settings('n3', { syncFrom: 'n1' }));
