@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../regions/load.js';
+import { DEFAULT_CONFIG_PATH } from '../test/helpers.js';
 import {
-  CASSANDRA_VERSION,
   cassandraJvmOptions,
+  cassandraLibDir,
+  configuredCassandraVersion,
   cassandraYaml,
   ensureCassandraInstalled,
   installPom,
@@ -96,11 +99,15 @@ describe('generated node configuration', () => {
     expect(new Set(flags).size).toBe(flags.length);
   });
 
-  it('the install pom asks for exactly cassandra-all at the pinned version', () => {
-    const pom = installPom();
+  it("installs regions/platform.yaml's cassandra.serverVersion: the pom asks for exactly cassandra-all at it, into a per-version cache dir", () => {
+    const serverVersion = loadConfigFile(DEFAULT_CONFIG_PATH).cassandra.serverVersion;
+    expect(serverVersion).toMatch(/^5\.0\.\d+$/);
+    expect(configuredCassandraVersion()).toBe(serverVersion);
+    const pom = installPom(serverVersion);
+    expect(pom).toContain('<groupId>org.apache.cassandra</groupId>');
     expect(pom).toContain('<artifactId>cassandra-all</artifactId>');
-    expect(pom).toContain(`<version>${CASSANDRA_VERSION}</version>`);
-    expect(CASSANDRA_VERSION).toMatch(/^5\.0\.\d+$/);
+    expect(pom.match(/<version>[^<]*<\/version>/g)).toEqual(['<version>1</version>', `<version>${serverVersion}</version>`]);
+    expect(cassandraLibDir(serverVersion)).toMatch(new RegExp(`/regionmesh/cassandra/${serverVersion.replace(/\./g, '\\.')}/lib$`));
   });
 });
 
@@ -117,13 +124,13 @@ describe('clear failures', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cassandra-lab-'));
     dirs.push(dir);
     process.env['CASSANDRA_LAB_MVN'] = join(dir, 'no-such-mvn');
-    await expect(ensureCassandraInstalled({ labDir: dir })).rejects.toThrow(/apt-get install maven/);
+    await expect(ensureCassandraInstalled({ libDir: join(dir, 'lib') })).rejects.toThrow(/apt-get install maven/);
   });
 
   it('start fails with what to do when the lab is not installed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cassandra-lab-'));
     dirs.push(dir);
-    await expect(startCassandraLab({ labDir: dir })).rejects.toThrow(/not installed .* ensureCassandraInstalled/);
+    await expect(startCassandraLab({ labDir: dir, libDir: join(dir, 'lib') })).rejects.toThrow(/not installed in .* ensureCassandraInstalled/);
   });
 
   it('rejects bad lab options', async () => {

@@ -4,8 +4,11 @@
  *
  *   node 1: 127.0.0.1, DC `dc1`, rack `rack1`      node 2: 127.0.0.2, DC `dc2`, rack `rack1`
  *
- * - Installed from Maven Central (`org.apache.cassandra:cassandra-all` + its runtime jars, via
- *   `mvn dependency:copy-dependencies` on a generated pom) into `<repo>/.lab/cassandra/lib`.
+ * - The release production runs: `cassandra.serverVersion` of regions/platform.yaml, installed
+ *   from Maven Central (`org.apache.cassandra:cassandra-all` + its runtime jars, via
+ *   `mvn dependency:copy-dependencies` on a generated pom) into the lab cache,
+ *   `<lab cache>/cassandra/<version>/lib` (see lab/install.ts), shared by every lab directory.
+ *   Java 17 and Maven are installed with apt when missing.
  * - Each node is a plain `java ... CassandraDaemon` with its own cassandra.yaml,
  *   cassandra-rackdc.properties (GossipingPropertyFileSnitch) and logback.xml under
  *   `.lab/cassandra/nodes/<dc>/`, PasswordAuthenticator + CassandraAuthorizer, both nodes seeds.
@@ -33,18 +36,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import cassandra from 'cassandra-driver';
 import { stringify as toYaml } from 'yaml';
-
-/** The Cassandra release the lab runs (newest 5.0.x on Maven Central when this was written). */
-export const CASSANDRA_VERSION = '5.0.9';
+import { ensureAptPackages, findExecutable, labCacheDir, withInstallLock, type AptNeed } from './install.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The Cassandra release production runs, and so the lab: `cassandra.serverVersion` of regions/platform.yaml. */
+export function configuredCassandraVersion(): string {
+  return loadConfigFile(join(REPO_ROOT, 'regions', 'platform.yaml')).cassandra.serverVersion;
+}
+
+/** Where the jars of Cassandra `version` are kept: `<lab cache>/cassandra/<version>/lib`. */
+export function cassandraLibDir(version: string): string {
+  return join(labCacheDir(), 'cassandra', version, 'lib');
+}
 /** Where the lab keeps jars, configs, data and logs (gitignored). */
 export const DEFAULT_LAB_DIR = join(REPO_ROOT, '.lab', 'cassandra');
 
 export const MAVEN_MISSING =
-  'Maven (mvn) is not installed: the Cassandra lab downloads org.apache.cassandra:cassandra-all from Maven Central with it. Run `apt-get install maven` (Debian/Ubuntu) or set CASSANDRA_LAB_MVN';
+  'Maven (mvn) is not installed (the lab installs it with apt when it runs as root): the Cassandra lab downloads org.apache.cassandra:cassandra-all from Maven Central with it. Run `apt-get install maven` (Debian/Ubuntu) or set CASSANDRA_LAB_MVN';
 export const JAVA_MISSING =
-  'no Java 11 or 17 found (Cassandra 5.0 runs on those only): run `apt-get install openjdk-17-jre-headless` (Debian/Ubuntu) or set CASSANDRA_LAB_JAVA to a java binary';
+  'no Java 11 or 17 found (Cassandra 5.0 runs on those only; the lab installs Java 17 with apt when it runs as root): run `apt-get install openjdk-17-jre-headless` (Debian/Ubuntu) or set CASSANDRA_LAB_JAVA to a java binary';
 
 /** The lab's superuser (see the module comment for why it is not `cassandra`). */
 export const LAB_SUPERUSER = { username: 'lab_admin', password: 'lab_admin' } as const;
@@ -56,8 +67,12 @@ const CLUSTER_NAME = 'regionmesh-lab';
 // Options and the per-node layout
 
 export interface CassandraLabOptions {
-  /** Lab directory (default `<repo>/.lab/cassandra`, or $CASSANDRA_LAB_DIR). */
+  /** Lab directory: configs, data, logs (default `<repo>/.lab/cassandra`, or $CASSANDRA_LAB_DIR). */
   readonly labDir?: string;
+  /** Cassandra release (default: `cassandra.serverVersion` of regions/platform.yaml). */
+  readonly version?: string;
+  /** Where its jars are installed (default `cassandraLibDir(version)`, in the lab cache). */
+  readonly libDir?: string;
   /** The two DC names (default: the first two regions' DCs of regions/platform.yaml). Node i listens on 127.0.0.<i+1>. */
   readonly dataCenters?: readonly [string, string];
   /** CQL port on each node's address (default 9042; the addresses differ, so one port is fine). */
@@ -98,6 +113,7 @@ export interface CassandraLabNode {
 
 interface ResolvedOptions {
   readonly labDir: string;
+  readonly version: string;
   readonly libDir: string;
   readonly nodes: readonly [CassandraLabNode, CassandraLabNode];
   readonly heapMb: number;
@@ -109,6 +125,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$/;
 
 function resolveOptions(opts: CassandraLabOptions = {}): ResolvedOptions {
   const labDir = opts.labDir ?? process.env['CASSANDRA_LAB_DIR'] ?? DEFAULT_LAB_DIR;
+  const version = opts.version ?? configuredCassandraVersion();
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`Cassandra version "${version}" is not an exact release (X.Y.Z)`);
   const [dc1, dc2] = opts.dataCenters ?? defaultDataCenters();
   for (const dc of [dc1, dc2]) if (!NAME.test(dc)) throw new Error(`invalid lab DC name ${JSON.stringify(dc)} (letters, digits, . _ -)`);
   if (dc1 === dc2) throw new Error(`the lab's two DC names must differ (got ${dc1} twice)`);
@@ -138,7 +156,8 @@ function resolveOptions(opts: CassandraLabOptions = {}): ResolvedOptions {
   };
   return {
     labDir,
-    libDir: join(labDir, 'lib'),
+    version,
+    libDir: opts.libDir ?? cassandraLibDir(version),
     nodes: [node(dc1, 0, jmx1), node(dc2, 1, jmx2)],
     heapMb,
     persistent: opts.persistent ?? false,
@@ -195,6 +214,24 @@ export function findJava(): string {
   throw new Error(JAVA_MISSING);
 }
 
+/** Java 17 and Maven, installed with apt when missing (unless CASSANDRA_LAB_JAVA / CASSANDRA_LAB_MVN name them). */
+export const CASSANDRA_LAB_APT: readonly AptNeed[] = [
+  {
+    pkg: 'openjdk-17-jre-headless',
+    present: () => {
+      if (process.env['CASSANDRA_LAB_JAVA']) return true; // findJava reports a wrong one
+      try {
+        findJava();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    why: 'Java 17, which runs Cassandra 5.0',
+  },
+  { pkg: 'maven', present: () => Boolean(process.env['CASSANDRA_LAB_MVN']) || findExecutable('mvn') !== undefined, why: 'mvn, which fetches Cassandra from Maven Central' },
+];
+
 function findMaven(): string {
   const fromEnv = process.env['CASSANDRA_LAB_MVN'];
   if (fromEnv) return fromEnv;
@@ -204,7 +241,7 @@ function findMaven(): string {
 }
 
 /** The pom whose runtime dependencies are exactly Cassandra's (exported for tests). */
-export function installPom(version = CASSANDRA_VERSION): string {
+export function installPom(version: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -267,46 +304,57 @@ function runLogged(bin: string, args: string[], logPath: string, timeoutMs: numb
 }
 
 /**
- * Resolves cassandra-all and its runtime jars into `<labDir>/lib` (idempotent: skipped when a
- * complete install of the same version is there). Maven's own cache (~/.m2) makes a reinstall
- * cheap. Throws MAVEN_MISSING / JAVA_MISSING with what to install.
+ * Resolves cassandra-all `version` (default: the configured serverVersion) and its runtime jars
+ * into the lab cache (idempotent: nothing to do when a complete install of that version is
+ * there; safe from several processes at once). Installs Java 17 and Maven with apt when missing.
+ * Maven's own cache (~/.m2) makes a reinstall cheap. Throws MAVEN_MISSING / JAVA_MISSING with
+ * what to install when that is not possible.
  */
-export async function ensureCassandraInstalled(opts: Pick<CassandraLabOptions, 'labDir' | 'log'> & { readonly version?: string } = {}): Promise<CassandraInstall> {
+export async function ensureCassandraInstalled(opts: Pick<CassandraLabOptions, 'version' | 'libDir' | 'log'> = {}): Promise<CassandraInstall> {
   const started = Date.now();
-  const { labDir, libDir, log } = resolveOptions({ ...(opts.labDir ? { labDir: opts.labDir } : {}), ...(opts.log ? { log: opts.log } : {}) });
-  const version = opts.version ?? CASSANDRA_VERSION;
-  findJava(); // fail early with a clear message
-  const marker = readMarker(libDir);
-  if (marker?.version === version && existsSync(join(libDir, `cassandra-all-${version}.jar`))) {
-    return { version, libDir, jars: marker.jars, installedNow: false, ms: Date.now() - started };
+  const { version, libDir, log } = resolveOptions({ dataCenters: ['dc1', 'dc2'], ...opts });
+  const complete = () => {
+    const marker = readMarker(libDir);
+    return marker?.version === version && existsSync(join(libDir, `cassandra-all-${version}.jar`)) ? marker : undefined;
+  };
+  const already = complete();
+  if (already) {
+    findJava(); // fail early with a clear message
+    return { version, libDir, jars: already.jars, installedNow: false, ms: Date.now() - started };
   }
-  const mvn = findMaven();
-  const work = join(labDir, 'install');
-  mkdirSync(work, { recursive: true });
-  writeFileSync(join(work, 'pom.xml'), installPom(version));
-  const tmpLib = join(labDir, 'lib.tmp');
-  rmSync(tmpLib, { recursive: true, force: true });
-  const mvnLog = join(work, 'mvn.log');
-  log(`cassandra lab: resolving org.apache.cassandra:cassandra-all:${version} from Maven Central (log: ${mvnLog})`);
-  const code = await runLogged(
-    mvn,
-    ['-B', '-q', '-f', join(work, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${tmpLib}`, '-DincludeScope=runtime'],
-    mvnLog,
-    20 * 60_000,
-  ).catch((e: Error) => {
-    throw new Error(`cannot run ${mvn}: ${e.message}; ${MAVEN_MISSING}`);
-  });
-  if (code !== 0) {
-    throw new Error(`mvn dependency:copy-dependencies for cassandra-all:${version} failed (exit ${code}); last lines of ${mvnLog}:\n${tail(mvnLog, 30)}`);
-  }
-  const jars = readdirSync(tmpLib).filter((f) => f.endsWith('.jar'));
-  if (!jars.includes(`cassandra-all-${version}.jar`)) throw new Error(`Maven did not deliver cassandra-all-${version}.jar into ${tmpLib}`);
-  writeFileSync(join(tmpLib, '.installed.json'), JSON.stringify({ version, jars: jars.length } satisfies InstallMarker));
-  rmSync(libDir, { recursive: true, force: true });
-  renameSync(tmpLib, libDir);
-  const ms = Date.now() - started;
-  log(`cassandra lab: ${jars.length} jars in ${libDir} (${(ms / 1000).toFixed(1)} s)`);
-  return { version, libDir, jars: jars.length, installedNow: true, ms };
+  await ensureAptPackages(CASSANDRA_LAB_APT, log);
+  findJava();
+  return withInstallLock(`${libDir}.lock`, `Cassandra ${version}`, async () => {
+    const marker = complete();
+    if (marker) return { version, libDir, jars: marker.jars, installedNow: false, ms: Date.now() - started };
+    const mvn = findMaven();
+    const work = join(libDir, '..', 'install');
+    mkdirSync(work, { recursive: true });
+    writeFileSync(join(work, 'pom.xml'), installPom(version));
+    const tmpLib = `${libDir}.tmp`;
+    rmSync(tmpLib, { recursive: true, force: true });
+    const mvnLog = join(work, 'mvn.log');
+    log(`cassandra lab: resolving org.apache.cassandra:cassandra-all:${version} from Maven Central into ${libDir} (log: ${mvnLog})`);
+    const code = await runLogged(
+      mvn,
+      ['-B', '-q', '-f', join(work, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${tmpLib}`, '-DincludeScope=runtime'],
+      mvnLog,
+      20 * 60_000,
+    ).catch((e: Error) => {
+      throw new Error(`cannot run ${mvn}: ${e.message}; ${MAVEN_MISSING}`);
+    });
+    if (code !== 0) {
+      throw new Error(`mvn dependency:copy-dependencies for cassandra-all:${version} failed (exit ${code}); last lines of ${mvnLog}:\n${tail(mvnLog, 30)}`);
+    }
+    const jars = readdirSync(tmpLib).filter((f) => f.endsWith('.jar'));
+    if (!jars.includes(`cassandra-all-${version}.jar`)) throw new Error(`Maven did not deliver cassandra-all-${version}.jar into ${tmpLib}`);
+    writeFileSync(join(tmpLib, '.installed.json'), JSON.stringify({ version, jars: jars.length } satisfies InstallMarker));
+    rmSync(libDir, { recursive: true, force: true });
+    renameSync(tmpLib, libDir);
+    const ms = Date.now() - started;
+    log(`cassandra lab: ${jars.length} jars in ${libDir} (${(ms / 1000).toFixed(1)} s)`);
+    return { version, libDir, jars: jars.length, installedNow: true, ms };
+  }, { log });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -784,7 +832,7 @@ export function defaultDataCenters(): [string, string] {
 export async function startCassandraLab(opts: CassandraLabOptions = {}): Promise<CassandraLabHandle> {
   const o = resolveOptions(opts);
   const marker = readMarker(o.libDir);
-  if (!marker) throw new Error(`cassandra lab: not installed in ${o.libDir}; call ensureCassandraInstalled() first`);
+  if (marker?.version !== o.version) throw new Error(`cassandra lab: Cassandra ${o.version} is not installed in ${o.libDir}; call ensureCassandraInstalled() first`);
   const java = findJava();
   const fp = fingerprint(o);
   let state = readState(o);
@@ -993,6 +1041,8 @@ export async function stopCassandraLab(opts: CassandraLabOptions = {}): Promise<
 }
 
 export interface CassandraLabStatus {
+  readonly version: string;
+  readonly libDir: string;
   readonly installed: boolean;
   readonly nodes: ReadonlyArray<{ readonly node: CassandraLabNode; readonly pid: number | undefined; readonly cqlOpen: boolean }>;
 }
@@ -1000,7 +1050,9 @@ export interface CassandraLabStatus {
 export async function cassandraLabStatus(opts: CassandraLabOptions = {}): Promise<CassandraLabStatus> {
   const o = resolveOptions(opts);
   return {
-    installed: readMarker(o.libDir) !== undefined,
+    version: o.version,
+    libDir: o.libDir,
+    installed: readMarker(o.libDir)?.version === o.version,
     nodes: await Promise.all(o.nodes.map(async (node) => ({ node, pid: runningPid(node), cqlOpen: await tcpOpen(node.address, node.cqlPort) }))),
   };
 }
@@ -1052,7 +1104,7 @@ async function cli(argv: readonly string[]): Promise<number> {
     }
     case 'status': {
       const s = await cassandraLabStatus();
-      log(`cassandra lab: ${s.installed ? `Cassandra ${CASSANDRA_VERSION} installed` : 'not installed'}`);
+      log(`cassandra lab: Cassandra ${s.version} ${s.installed ? `installed in ${s.libDir}` : 'not installed'}`);
       for (const { node, pid, cqlOpen } of s.nodes) {
         log(`  ${node.dc}: ${pid === undefined ? 'stopped' : `running (pid ${pid})`}, CQL ${node.contactPoint} ${cqlOpen ? 'open' : 'closed'}`);
       }

@@ -4,10 +4,13 @@
  * and dc2), both backends answer /readyz, a message crosses regions, everything stops, and no
  * process of the lab is left. Its own directory and port plan (18180..18229, see labPortPlan),
  * distinct from `npm run lab` (18080..), the benchmark (18280..) and every other test file.
+ * The engines it ran are the ones production runs: each nats-server's /varz version is the release
+ * of the config's NATS image tag, each Cassandra node's `release_version` is `cassandra.serverVersion`.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../regions/load.js';
 import { labPortPlan, labProcesses } from './chat-lab.js';
 import { DEFAULT_LAB_DIR, REPO_ROOT } from './postgres.js';
 import { parseArgs } from './main.js';
@@ -93,6 +96,14 @@ describe('npm run lab -- --check', () => {
     expect(r.code, report).toBe(0);
     expect(r.stdout, report).toMatch(/^chat lab check OK: message [0-9a-f-]{36} sent in mn arrived in fsn1 after \d+ ms, and a reply came back$/m);
     expect(r.stdout).toMatch(/^start-up timings: nats [\d.]+ s, .*total [\d.]+ s$/m);
+    // What the running engines reported, against regions/platform.yaml (the config the check ran).
+    const config = loadConfigFile(join(REPO_ROOT, 'regions', 'platform.yaml'));
+    const natsRelease = config.nats.image.tag.split('-')[0]!;
+    const [first, second] = [...config.regions].sort((a, b) => a.ordinal - b.ordinal);
+    expect(r.stdout, report).toContain(
+      `engine versions: nats-server ${first!.name} ${natsRelease}, ${second!.name} ${natsRelease}; ` +
+        `cassandra ${first!.cassandra.datacenter} ${config.cassandra.serverVersion}, ${second!.cassandra.datacenter} ${config.cassandra.serverVersion}\n`,
+    );
     expect(r.stderr).toContain('lab: backends: mn ws://127.0.0.1:18181/ws, fsn1 ws://127.0.0.1:18182/ws ready');
     expect(r.stderr).toContain('lab: chat lab stopped');
     expect(labProcesses(CHECK_DIR), 'lab processes after the run').toEqual([]);

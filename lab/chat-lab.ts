@@ -53,7 +53,8 @@ import { loadConfigFile } from '../regions/load.js';
 import { postgresRegionNames } from '../regions/names.js';
 import type { PlatformConfig, Region } from '../regions/schema.js';
 import { ensureCassandraInstalled, labClient, startCassandraLab, type CassandraLabHandle, type CassandraLabNode } from './cassandra.js';
-import { findNatsServer, NATS_SERVER_MISSING, startNatsSuperCluster, type NatsLabRegion, type NatsSuperCluster } from './nats.js';
+import { startNatsSuperCluster, type NatsLabRegion, type NatsSuperCluster } from './nats.js';
+import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
 import { DEFAULT_LAB_DIR as POSTGRES_LAB_DIR, REPO_ROOT, startPostgresLab, type PostgresLab, type PostgresLabNode } from './postgres.js';
 
 /** The repository's platform config (regions mn and fsn1, DCs dc1 and dc2). */
@@ -203,6 +204,37 @@ export interface ChatLab<R extends string = string> {
   stop(): Promise<void>;
 }
 
+/** What the running engines report about themselves: nats-server by region (`/varz` version), Cassandra by DC (`release_version`). */
+export interface EngineVersions {
+  readonly nats: Readonly<Record<string, string>>;
+  readonly cassandra: Readonly<Record<string, string>>;
+}
+
+/** Asks every running engine of `lab` its version (not what the lab meant to install). */
+export async function engineVersions(lab: Pick<ChatLab, 'regions' | 'cassandra'>): Promise<EngineVersions> {
+  const nats: Record<string, string> = {};
+  const cas: Record<string, string> = {};
+  for (const r of lab.regions) {
+    const res = await fetch(`${r.nats.monitorUrl}/varz`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`GET ${r.nats.monitorUrl}/varz: HTTP ${res.status}`);
+    nats[r.name] = String(((await res.json()) as { version?: unknown }).version);
+  }
+  for (const node of lab.cassandra.nodes) {
+    // system.local is the coordinator's own row: one client per node, whose only host it is.
+    const c = labClient(node, lab.cassandra.superuser, { pooling: { warmup: false } });
+    try {
+      await c.connect();
+      const host = c.hosts.values().find((h) => h.address === node.contactPoint);
+      if (!host) throw new Error(`the driver has no host ${node.contactPoint}`);
+      const row = (await c.execute('SELECT release_version FROM system.local', [], { host })).first();
+      cas[node.dc] = String(row?.get('release_version'));
+    } finally {
+      await c.shutdown().catch(() => undefined);
+    }
+  }
+  return { nats, cassandra: cas };
+}
+
 function portFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
@@ -256,7 +288,8 @@ export async function startChatLab<R extends string = string>(opts: ChatLabOptio
   const unknownHooks = Object.keys(hooks ?? {}).filter((k) => !regions.some((r) => r.name === k));
   if (unknownHooks.length > 0) throw new Error(`hooks for unknown region(s) ${unknownHooks.join(', ')} (the config has ${regions.map((r) => r.name).join(', ')})`);
 
-  if (!findNatsServer()) throw new Error(NATS_SERVER_MISSING);
+  // The configured nats-server release (built and cached on first use): fail before any engine starts.
+  await ensureNatsServer(natsServerVersionOf(config), progress);
   // Ports the engines would only find taken after a long wait (or not name): check them up front.
   const fixed: Array<[string, string, number]> = [];
   regions.forEach((r, i) => {
@@ -294,7 +327,7 @@ export async function startChatLab<R extends string = string>(opts: ChatLabOptio
       (enginesSettled = Promise.allSettled([
         (async () => {
           const s = Date.now();
-          const n = await startNatsSuperCluster({ config, workDir: dirs.nats, basePort: ports.natsBase || undefined });
+          const n = await startNatsSuperCluster({ config, workDir: dirs.nats, basePort: ports.natsBase || undefined, log: progress });
           started.nats = n;
           await n.waitForGateways(20_000);
           timings['nats'] = Date.now() - s;
@@ -303,9 +336,9 @@ export async function startChatLab<R extends string = string>(opts: ChatLabOptio
         })(),
         (async () => {
           const s = Date.now();
-          const inst = await ensureCassandraInstalled({ labDir: dirs.cassandra, log: progress });
+          const inst = await ensureCassandraInstalled({ version: config.cassandra.serverVersion, log: progress });
           if (inst.installedNow) timings['cassandra-install'] = inst.ms;
-          const c = await startCassandraLab({ labDir: dirs.cassandra, ...ports.cassandra, dataCenters, log: progress });
+          const c = await startCassandraLab({ labDir: dirs.cassandra, version: config.cassandra.serverVersion, ...ports.cassandra, dataCenters, log: progress });
           started.cassandra = c;
           await c.waitUntilUp(opts.cassandraTimeoutMs ?? 360_000);
           timings['cassandra'] = Date.now() - s;

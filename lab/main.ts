@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { ChatClient, type AnyFrame, type MessageEvent } from '../app/chat/client.js';
 import { createLogger, type Logger } from '../app/log.js';
 import { loadConfigFile } from '../regions/load.js';
-import { CHAT_LAB_DIR, DEFAULT_CONFIG_PATH, LAB_PORT_BASE, labPortPlan, labProcesses, signalHandler, SIGNALS, startChatLab, takeOverSignals, type ChatLab } from './chat-lab.js';
+import { CHAT_LAB_DIR, DEFAULT_CONFIG_PATH, engineVersions, LAB_PORT_BASE, labPortPlan, labProcesses, signalHandler, SIGNALS, startChatLab, takeOverSignals, type ChatLab, type EngineVersions } from './chat-lab.js';
 import { REPO_ROOT } from './postgres.js';
 
 const USAGE = `usage: npm run lab [-- --check] [--config <platform.yaml>] [--dir <lab dir>] [--port-base <n>] [--ports <p1>,<p2>] [--timeout <s>]
@@ -156,6 +156,12 @@ export function timingsLine(timings: Readonly<Record<string, number>>): string {
   return `start-up timings: ${Object.entries(timings)
     .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
     .join(', ')}`;
+}
+
+/** `engine versions: nats-server mn 2.14.2, fsn1 2.14.2; cassandra dc1 5.0.6, dc2 5.0.6` (as the engines report them). */
+export function engineVersionsLine(v: EngineVersions): string {
+  const list = (o: Readonly<Record<string, string>>) => Object.entries(o).map(([k, x]) => `${k} ${x}`).join(', ');
+  return `engine versions: nats-server ${list(v.nats)}; cassandra ${list(v.cassandra)}`;
 }
 
 /** The --check round trip: both backends ready, one message from region 1 arrives in region 2 (and back). */
@@ -301,6 +307,7 @@ async function main(argv: readonly string[]): Promise<number> {
     try {
       const what = await Promise.race([check(lab), stopped.then((s) => Promise.reject(new Error(`interrupted by ${s}`)))]);
       console.log(`chat lab check OK: ${what}`);
+      console.log(engineVersionsLine(await engineVersions(lab)));
       console.log(timingsLine(lab.timings));
     } catch (e) {
       code = 1;

@@ -11,6 +11,8 @@
  *   mount namespace per server (`unshare -m`); the real /etc/hosts is never touched. This needs
  *   root (or CAP_SYS_ADMIN) and util-linux `unshare`;
  * - client and monitor ports are picked free on 127.0.0.1;
+ * - the nats-server is the release of the config's NATS image (`nats.image.tag`), built and
+ *   cached by `ensureNatsServer` (lab/nats-server.ts) on first use;
  * - credentials are random, live only in the child processes' environment and are expanded by
  *   nats-server from the `<< $VAR >>` references, exactly as in the pods;
  * - `reconfigure(nextConfig)` plays ArgoCD + the chart's config-checksum roll: a region whose
@@ -19,13 +21,15 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { envReference, gatewayMergeBlock } from '../constructs/nats/gateway.js';
 import { NatsEnv, natsRegionNames, regionByName } from '../regions/names.js';
 import type { PlatformConfig, Region } from '../regions/schema.js';
+import { ensureAptPackages, findExecutable, type AptNeed } from './install.js';
+import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
 
 /** A user/password pair. */
 export interface Credentials {
@@ -33,9 +37,22 @@ export interface Credentials {
   readonly password: string;
 }
 
-/** What to tell a human whose machine lacks nats-server. */
-export const NATS_SERVER_MISSING =
-  'nats-server is not installed (looked on PATH and in /usr/sbin, /usr/local/bin): run `apt-get install nats-server` (Debian/Ubuntu) or set NATS_SERVER_BIN';
+/**
+ * Where `text` (a conf or log file, as written) shows any of `credentials`: every line holding a
+ * password, and every line holding a user name other than nats-server's own report of a failed
+ * client login (`authentication error - User "<name>"`, logged since 2.10 when a client sends a
+ * known user with a wrong password: the name identifies, it does not authenticate). [] = clean.
+ */
+export function credentialLeaks(text: string, credentials: readonly Credentials[]): string[] {
+  const out: string[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    for (const { user, password } of credentials) {
+      if (line.includes(password)) out.push(`line ${i + 1}: the password of user ${user}`);
+      else if (line.includes(user) && !line.endsWith(`authentication error - User "${user}"`)) out.push(`line ${i + 1}: user name ${user}`);
+    }
+  }
+  return out;
+}
 
 /** The chart's rule: a JSON string `"<< X >>"` becomes the raw text X in nats.conf. */
 const RAW_VALUE = /"<<\s+(.*?)\s+>>"/g;
@@ -67,36 +84,13 @@ function randomCredentials(userPrefix: string): Credentials {
   return { user: `${userPrefix}${randomCredential(12)}`, password: randomCredential(32) };
 }
 
+/** What each server's private /etc/hosts needs (util-linux and mount are in every Debian, but not every image). */
+export const NATS_LAB_APT: readonly AptNeed[] = [
+  { pkg: 'util-linux', present: () => findExecutable('unshare') !== undefined, why: "unshare, for the NATS lab's private /etc/hosts" },
+  { pkg: 'mount', present: () => findExecutable('mount') !== undefined, why: "mount --bind, for the NATS lab's private /etc/hosts" },
+];
+
 const EXTRA_PATH = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/sbin', '/bin'];
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Absolute path of nats-server ($NATS_SERVER_BIN, PATH, then the usual sbin dirs), or undefined. */
-export function findNatsServer(): string | undefined {
-  const fromEnv = process.env['NATS_SERVER_BIN'];
-  if (fromEnv) return isExecutable(fromEnv) ? fromEnv : undefined;
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), ...EXTRA_PATH];
-  for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-/** `nats-server --version` output (e.g. `nats-server: v2.9.10`); throws NATS_SERVER_MISSING. */
-export function natsServerVersion(bin = findNatsServer()): string {
-  if (!bin) throw new Error(NATS_SERVER_MISSING);
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  if (r.error || r.status !== 0) throw new Error(`${NATS_SERVER_MISSING} (${bin} --version failed: ${r.error?.message ?? r.stderr})`);
-  return r.stdout.trim();
-}
 
 /** The loopback address of the region with `ordinal`: 127.0.0.<ordinal+1>. */
 export function loopbackAddress(ordinal: number): string {
@@ -447,7 +441,10 @@ export interface NatsSuperCluster {
   readonly regions: readonly NatsLabRegion[];
   /** The gateway user/password, identical in every region (as the nats-gateway-auth Secret). */
   readonly gatewayCredentials: Credentials;
+  /** Path of the nats-server binary every server runs. */
   readonly natsServer: string;
+  /** Its release (`v2.14.2`): the one of the config's NATS image tag. */
+  readonly natsServerVersion: string;
   region(name: string): NatsLabRegion;
   /**
    * Polls every server's /gatewayz until each pair of running regions that list each other
@@ -480,6 +477,8 @@ export interface StartNatsSuperClusterOptions {
   readonly basePort?: number;
   /** Per-server start-up bound. */
   readonly startTimeoutMs?: number;
+  /** Progress lines (e.g. a nats-server build on first use); default: none. */
+  readonly log?: (line: string) => void;
 }
 
 interface Internal {
@@ -630,8 +629,9 @@ function byOrdinal<T extends { readonly ordinal: number }>(xs: Iterable<T>): T[]
 export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions): Promise<NatsSuperCluster> {
   const { workDir } = opts;
   const defaultStartTimeoutMs = opts.startTimeoutMs ?? 10_000;
-  const bin = findNatsServer();
-  if (!bin) throw new Error(NATS_SERVER_MISSING);
+  const natsServerVersion = natsServerVersionOf(opts.config);
+  const bin = await ensureNatsServer(natsServerVersion, opts.log);
+  await ensureAptPackages(NATS_LAB_APT, opts.log);
   mkdirSync(workDir, { recursive: true });
   checkPrivateHosts(workDir);
 
@@ -672,6 +672,7 @@ export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions):
     },
     gatewayCredentials: ctx.gatewayCredentials,
     natsServer: bin,
+    natsServerVersion,
     region(name: string) {
       const r = runtimes.get(name)?.handle;
       if (!r) throw new Error(`no lab region "${name}" running (known: ${handles().map((h) => h.name).join(', ')})`);

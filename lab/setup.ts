@@ -1,0 +1,12 @@
+/**
+ * vitest globalSetup: installs every lab engine once, before any test file runs (test files may
+ * run in parallel; installing here, once, keeps them from racing). Nothing to do when all is
+ * cached. A failure stops the run with one message saying what could not be installed and why.
+ */
+import { ensureLabEngines } from './engines.js';
+
+export default async function setup(): Promise<void> {
+  const log = (line: string) => console.log(line);
+  const e = await ensureLabEngines({ log });
+  if (e.ms > 2_000) log(`lab engines: nats-server ${e.natsServer.version} (${e.natsServer.path}), Cassandra ${e.cassandra.version} (${e.cassandra.libDir}), ready in ${(e.ms / 1000).toFixed(1)} s`);
+}
