@@ -3,12 +3,14 @@
  *
  * A gateway-list change is never hot-reloaded (reference nats.md §3), so adding region r3 only
  * works once the old regions ROLL with the new list (the chart's config-checksum annotation):
- * before that, r1 and r2 refuse r3 (`reject_unknown_cluster`) and a reload of the new conf is
- * refused. After the roll, r3 carries messages both ways; applying the same config again rolls
+ * before that, r1 and r2 refuse r3 (`reject_unknown_cluster`), and a reload of the new conf is
+ * refused (shown on a probe server: a refused gateway reload logs the gateway credentials, which
+ * is why the generated reloader never signals on a conf change; the lab's own servers never get
+ * one, and their raw logs are checked for credentials at the end). After the roll, r3 carries messages both ways; applying the same config again rolls
  * nothing; marking r3 `leaving` rolls r1/r2 again, which then refuse it, while r1 <-> r2 keep
  * working; deleting it from the list stops it and rolls nobody.
  */
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from 'nats';
@@ -17,13 +19,14 @@ import { gatewayMergeBlock } from '../constructs/nats/gateway.js';
 import type { PlatformConfig } from '../regions/schema.js';
 import { configWithRegions, tempDir } from '../test/helpers.js';
 import {
-  findNatsServer,
+  credentialLeaks,
   freePort,
   gatewayz,
   loopbackAddress,
-  NATS_SERVER_MISSING,
   natsConfText,
+  randomCredential,
   startNatsSuperCluster,
+  startRogueGateway,
   type Credentials,
   type NatsLabRegion,
   type NatsSuperCluster,
@@ -31,6 +34,9 @@ import {
 
 /** Log line of a server refusing an inbound gateway whose name is not in its list. */
 const rejected = (gatewayName: string) => new RegExp(`Rejecting connection from gateway "${gatewayName}"`);
+/** Gateway address of the reload probe (the lab's regions use 127.0.0.2..4). */
+const PROBE_ADDRESS = '127.0.0.201';
+const PROBE_LABEL = 'reload-probe';
 
 describe('adding and removing a region on a real NATS super-cluster', () => {
   let gatewayPort = 0;
@@ -42,6 +48,8 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
   /** Every server pid the lab ran, restarted runs included. */
   const pids = new Set<number>();
   const credentialsSeen = new Set<Credentials>();
+  /** Throwaway gateway credentials of the reload probe (never a lab region's). */
+  const probeCredentials: Credentials = { user: `probe${randomCredential(12)}`, password: randomCredential(32) };
   const connections: NatsConnection[] = [];
 
   /** The generated config with `n` regions on the lab's DNS suffix and gateway port. */
@@ -143,9 +151,8 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
 
   beforeAll(async () => {
     try {
-      if (!findNatsServer()) throw new Error(NATS_SERVER_MISSING);
       etcHostsBefore = readFileSync('/etc/hosts', 'utf8');
-      gatewayPort = await freePort([1, 2, 3].map(loopbackAddress));
+      gatewayPort = await freePort([...[1, 2, 3].map(loopbackAddress), PROBE_ADDRESS]);
       workDir = tempDir('regionmesh-nats-add-region-');
       cluster = await startNatsSuperCluster({ config: labConfig(2), workDir });
       await cluster.waitForGateways(15_000);
@@ -181,22 +188,25 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
       expect((nextBlock['gateways'] as Array<{ name: string }>).map((g) => g.name)).toEqual(['astring-r1', 'astring-r2', 'astring-r3']);
     }
 
-    // What the config reloader does with the new ConfigMap (SIGHUP = `nats-server --signal
-    // reload`): nats-server refuses a gateway change on reload and keeps the old list.
-    const runningConf = readFileSync(r1.confPath, 'utf8');
-    const reloaded = parseConf(runningConf);
-    const nextR1 = gatewayMergeBlock(next, next.regions.find((x) => x.name === 'r1')!);
-    reloaded['gateway'] = { ...(reloaded['gateway'] as Record<string, unknown>), gateways: nextR1['gateways'] };
-    writeFileSync(r1.confPath, natsConfText(reloaded));
+    // What a config reloader would do with the new ConfigMap (SIGHUP = `nats-server --signal
+    // reload`): nats-server refuses a gateway change on reload and keeps its old list. Its error
+    // prints the old and new gateway options, credentials included, so it is shown on a probe
+    // server with throwaway gateway credentials (same generated block, dialling nobody), never on
+    // a lab region: the regions' logs must stay free of credentials (checked raw at the end).
+    const probe = await startRogueGateway(c, { as: 'r1', pointAt: [], gatewayAuth: probeCredentials, label: PROBE_LABEL, address: PROBE_ADDRESS });
     try {
-      process.kill(r1.pid, 'SIGHUP');
-      expect(await waitForLog(r1.logPath, /config reload not supported for Gateway/, 5_000), `${r1.logPath}: no refused reload`).toBe(true);
+      const running = parseConf(readFileSync(probe.confPath, 'utf8'));
+      expect((running['gateway'] as { gateways: unknown[] }).gateways).toEqual([]);
+      const nextR1 = gatewayMergeBlock(next, next.regions.find((x) => x.name === 'r1')!);
+      writeFileSync(probe.confPath, natsConfText({ ...running, gateway: { ...(running['gateway'] as Record<string, unknown>), gateways: nextR1['gateways'] } }));
+      process.kill(probe.pid, 'SIGHUP');
+      expect(await waitForLog(probe.logPath, /config reload not supported for Gateway/, 5_000), `${probe.logPath}: no refused reload`).toBe(true);
+      expect(Object.keys((await gatewayz(probe.monitorUrl)).outbound_gateways ?? {}), 'the probe applied the reloaded gateway list').toEqual([]);
+      // The hazard, in the raw log: the refused reload printed the gateway password.
+      expect(readFileSync(probe.logPath, 'utf8')).toContain(probeCredentials.password);
     } finally {
-      writeFileSync(r1.confPath, runningConf);
+      await probe.stop();
     }
-    // nats-server 2.9 prints the old and new gateway options in that error, gateway user and
-    // password included: blank them in the log (same length, the server keeps appending).
-    scrubInPlace(r1.logPath, [c.gatewayCredentials.user, c.gatewayCredentials.password]);
 
     // Apply the change to r3 only: the old regions do not roll.
     const partial = await c.reconfigure(next, { only: ['r3'] });
@@ -310,15 +320,17 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
     await c.waitForGateways(5_000);
   });
 
-  it('stop() ends every server the lab ran; no credential in any file; the real /etc/hosts is untouched', async () => {
+  it('stop() ends every server the lab ran; no lab credential in any file, as written (raw); the real /etc/hosts is untouched', async () => {
     const c = lab();
     await c.stop();
-    const secrets = [c.gatewayCredentials, ...credentialsSeen].flatMap((x) => [x.user, x.password]);
+    const credentials = [c.gatewayCredentials, ...credentialsSeen];
     const files = readdirSync(workDir!);
-    expect(files).toEqual(expect.arrayContaining(['hosts', 'r1.conf', 'r1.log', 'r1.run1.conf', 'r1.run1.log', 'r1.run2.log', 'r3.log']));
+    expect(files).toEqual(expect.arrayContaining(['hosts', 'r1.conf', 'r1.log', 'r1.run1.conf', 'r1.run1.log', 'r1.run2.log', 'r3.log', `${PROBE_LABEL}.log`]));
     for (const f of files) {
       const text = readFileSync(join(workDir!, f), 'utf8');
-      for (const s of secrets) expect(text.includes(s), `${f} contains a credential`).toBe(false);
+      expect(credentialLeaks(text, credentials), `${f} shows a lab credential`).toEqual([]);
+      // The probe's throwaway password is in its own log only (its refused reload, asserted above).
+      if (f !== `${PROBE_LABEL}.log`) expect(text.includes(probeCredentials.password), `${f} contains the probe's gateway password`).toBe(false);
     }
     expect(pids.size).toBeGreaterThanOrEqual(7); // r1, r2: 3 runs each; r3: 1
     for (const pid of pids) expect(() => process.kill(pid, 0), `process ${pid} still running`).toThrow();
@@ -329,22 +341,4 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
 /** nats.conf text back to data: the inverse of natsConfText for `$VAR` values. */
 function parseConf(text: string): Record<string, unknown> {
   return JSON.parse(text.replace(/: (\$[A-Za-z_][A-Za-z0-9_]*)(,?)$/gm, ': "<< $1 >>"$2')) as Record<string, unknown>;
-}
-
-/**
- * Overwrites every occurrence of `secrets` in `path` with asterisks of the same length, in
- * place: the file keeps its size, so a server still writing to it at its own offset is unaffected.
- */
-function scrubInPlace(path: string, secrets: readonly string[]): void {
-  const before = readFileSync(path);
-  let text = before.toString('latin1');
-  for (const s of secrets) text = text.split(s).join('*'.repeat(s.length));
-  const after = Buffer.from(text, 'latin1');
-  if (after.equals(before)) return;
-  const fd = openSync(path, 'r+');
-  try {
-    writeSync(fd, after, 0, after.length, 0);
-  } finally {
-    closeSync(fd);
-  }
 }
