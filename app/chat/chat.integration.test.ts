@@ -19,7 +19,7 @@ import { join as joinPath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { labClient } from '../../lab/cassandra.js';
 import { startChatLab, type ChatLab } from '../../lab/chat-lab.js';
 import { freePort, loopbackAddress } from '../../lab/nats.js';
@@ -190,6 +190,15 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
     }
   }, 600_000);
 
+  // Every test fails with the lab's start-up error, and a test that builds on test 1's users and
+  // room says so: never a follow-on TypeError (`reading 'client'` of an undefined user).
+  beforeEach((ctx) => {
+    lab();
+    if (/^(room\.leave|[2-5]\. )/.test(ctx.task.name) && (alice === undefined || bob === undefined || room1 === undefined)) {
+      throw new Error('test "1. two clients in different regions ..." did not log in alice and bob or create their room (see its failure); this test builds on them');
+    }
+  });
+
   afterEach((ctx) => {
     if (ctx.task.result?.state === 'fail') failed = true;
   });
@@ -202,8 +211,8 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
     if (natsWorkDir && !failed && !startError) rmSync(natsWorkDir, { recursive: true, force: true });
   }, 120_000);
 
-  let alice: Awaited<ReturnType<typeof login>>; // region r1
-  let bob: Awaited<ReturnType<typeof login>>; // region r2
+  let alice: Awaited<ReturnType<typeof login>>; // region r1, set by test 1
+  let bob: Awaited<ReturnType<typeof login>>; // region r2, set by test 1
   let room1: string;
   let room2: string;
 
