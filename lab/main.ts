@@ -13,7 +13,8 @@
  *            --ports <port1>,<port2> (backends, ordinal order)  --timeout <seconds> (--check only)
  *
  * Every start begins with empty Postgres nodes (users, sessions, rooms: the pglogical mesh is
- * built from scratch); Cassandra's data and jars stay in the lab directory between runs.
+ * built from scratch); Cassandra's data stays in the lab directory between runs, its jars in the
+ * lab cache (lab/install.ts).
  *
  * Signals: Ctrl-C reaches npm, the shell, the tsx CLI and this process at once. The package.json
  * script is `exec tsx lab/main.ts` because dash (Debian's /bin/sh, which npm runs scripts with)
