@@ -4,6 +4,8 @@
  */
 import { App } from 'cdk8s';
 import { ArgoProject } from '../constructs/argocd/app-project.js';
+import { BARMAN_CLOUD_CHART, BARMAN_CLOUD_CLUSTER_KINDS } from '../constructs/backups/barman-cloud-values.js';
+import { RegionBackups } from '../constructs/backups/region-backups.js';
 import { ComponentApplicationSet, type ComponentTarget, type PinnedChart } from '../constructs/argocd/component-application-set.js';
 import { RootApplication } from '../constructs/argocd/root-application.js';
 import { ChatHistory } from '../constructs/cassandra/chat-history.js';
@@ -66,7 +68,7 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
   };
   const appSet = (
     component: Component,
-    props: { namespace: string; targets: ComponentTarget[]; helm?: PinnedChart; syncOptions: string[]; prune?: boolean },
+    props: { namespace: string; targets: ComponentTarget[]; helm?: PinnedChart; syncOptions: string[]; prune?: boolean; manifests?: boolean },
   ) => {
     const set = new ComponentApplicationSet(argocdChart, component, {
       platform: c.platform,
@@ -162,6 +164,47 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
     prune: false,
   });
 
+  // Backups (only with `backups` in the config): the barman-cloud plugin next to the CNPG
+  // operator, an ObjectStore + ScheduledBackup per region's Postgres, a MedusaBackupSchedule per
+  // DC (the K8ssandraCluster's medusa block and the pgEdge plugin reference come from the same config).
+  const backupClusterKinds: Array<{ group: string; kind: string }> = [];
+  if (c.backups) {
+    const b = c.backups;
+    for (const r of c.regions) {
+      new RegionBackups(app, `backups-${r.name}`, {
+        config: c,
+        backups: b,
+        region: r,
+        postgres: folder(r.cluster, 'postgres-backups'),
+        ...(b.medusa.enabled ? { cassandra: folder(r.cluster, 'cassandra-backups') } : {}),
+      });
+    }
+    appSet('barman-cloud', {
+      namespace: c.postgres.operator.namespace,
+      targets: regionTargets,
+      helm: { repoURL: b.plugin.chart.repoURL, chart: BARMAN_CLOUD_CHART, version: b.plugin.chart.version, releaseName: 'barman-cloud' },
+      manifests: false,
+      // Its Issuer and Certificates wait (dry run skipped, sync retried) for cert-manager's CRDs;
+      // its pod waits for the certificates cert-manager issues.
+      syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
+    });
+    appSet('postgres-backups', {
+      namespace: c.postgres.namespace,
+      targets: regionTargets,
+      // The ObjectStore CRD arrives with the plugin app.
+      syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
+    });
+    if (b.medusa.enabled) {
+      appSet('cassandra-backups', {
+        namespace: c.cassandra.namespace,
+        targets: regionTargets,
+        // The MedusaBackupSchedule CRD arrives with the data-plane k8ssandra-operator app.
+        syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
+      });
+    }
+    backupClusterKinds.push(...BARMAN_CLOUD_CLUSTER_KINDS);
+  }
+
   // The chat backend: one Deployment per region, talking only to its own region. A joining
   // region gets it once it is active (its data is copied first).
   const appRegions = c.regions.filter((r) => r.state !== 'joining');
@@ -181,7 +224,7 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
     platform: c.platform,
     sourceRepos: applicationSets.flatMap((s) => s.sourceRepos),
     destinations: applicationSets.flatMap((s) => s.destinations),
-    clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }, ...OPERATOR_CLUSTER_KINDS],
+    clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }, ...OPERATOR_CLUSTER_KINDS, ...backupClusterKinds],
   });
 
   new RootApplication(bootstrapChart, 'root', {

@@ -1,6 +1,15 @@
 /** dist/TOPOLOGY.md: the platform as a Mermaid diagram plus tables, for reviewers. */
 import type { ComponentApplicationSet } from '../constructs/argocd/component-application-set.js';
-import { cassandraRegionNames, natsRegionNames, postgresRegionNames, spockSubscriptionName } from '../regions/names.js';
+import { medusaSchedule, retentionDays } from '../constructs/backups/medusa-storage.js';
+import {
+  cassandraRegionNames,
+  medusaBackupScheduleName,
+  medusaPrefix,
+  natsRegionNames,
+  postgresBackupNames,
+  postgresRegionNames,
+  spockSubscriptionName,
+} from '../regions/names.js';
 import type { PlatformConfig } from '../regions/schema.js';
 
 const id = (s: string) => s.replace(/[^a-zA-Z0-9]/g, '_');
@@ -18,6 +27,9 @@ export function topologyMarkdown(c: PlatformConfig, appSets: readonly ComponentA
     `- **NATS**: one cluster per region, joined in a super-cluster; every region lists every region's gateway (port ${gw.port}, ${gw.exposure === 'podNetwork' ? 'routable pod network, peers dial the headless Service' : 'gateway LoadBalancer per region'}${gw.tls.enabled ? ', mutual TLS' : ''}, gateway credentials required).`,
     `- **Cassandra**: K8ssandraCluster \`${c.cassandra.clusterName}\`, one DC per region, keyspace \`${c.cassandra.keyspace}\` at RF ${c.cassandra.replicationFactor} per DC, LOCAL_QUORUM.`,
     `- **Postgres**: pgEdge \`${c.postgres.appName}\`, one node per region, Spock subscriptions in a full mesh (${mesh.length * (mesh.length - 1)} subscriptions).`,
+    c.backups
+      ? `- **Backups**: bucket \`${c.backups.objectStore.bucket}\` at \`${new URL(c.backups.objectStore.endpointURL).host}\`, retention ${c.backups.retention}; Postgres WAL archived continuously + base backups (\`${c.backups.schedule}\`) through the barman-cloud plugin${c.backups.medusa.enabled ? `; Cassandra through Medusa (\`${medusaSchedule(c.backups)}\`)` : '; Cassandra: no backups (backups.medusa.enabled is false)'}.`
+      : '- **Backups**: none (no `backups` in the config): no WAL archive, no base backups, no Medusa.',
     '',
     '```mermaid',
     'flowchart LR',
@@ -58,6 +70,13 @@ export function topologyMarkdown(c: PlatformConfig, appSets: readonly ComponentA
     }
   }
   for (const r of c.regions) lines.push(`  argocd -.->|syncs| ${id(`region_${r.name}`)}`, `  k8ssandra -.->|manages DC| ${id(`cas_${r.name}`)}`);
+  if (c.backups) {
+    lines.push(`  store[("object store<br/>bucket ${c.backups.objectStore.bucket}")]`);
+    for (const r of c.regions) {
+      lines.push(`  ${id(`pg_${r.name}`)} -.->|WAL + base backups| store`);
+      if (c.backups.medusa.enabled) lines.push(`  ${id(`cas_${r.name}`)} -.->|Medusa| store`);
+    }
+  }
   lines.push(
     '```',
     '',
@@ -82,14 +101,37 @@ export function topologyMarkdown(c: PlatformConfig, appSets: readonly ComponentA
       lines.push(`| ${spockSubscriptionName(pn, sn)} | ${s.name} (${sn}) | ${p.name} (${pn}) | ${sync} |`);
     }
   }
+  if (c.backups) {
+    const b = c.backups;
+    lines.push(
+      '',
+      '## Backups',
+      '',
+      `Object store \`${b.objectStore.endpointURL}\`, bucket \`${b.objectStore.bucket}\`, credentials Secret \`${b.objectStore.credentials.secretName}\`; retention ${b.retention}.`,
+      '',
+      '| region | Postgres Cluster | ObjectStore | archive folder (destinationPath/serverName) | ScheduledBackup (schedule) | Cassandra DC | MedusaBackupSchedule (schedule) |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const r of c.regions) {
+      const pg = postgresRegionNames(c, r);
+      const bk = postgresBackupNames(c, r);
+      const medusa = b.medusa.enabled ? `${medusaBackupScheduleName(c, r)} (\`${medusaSchedule(b)}\`)` : '-';
+      lines.push(
+        `| ${r.name} | ${pg.cnpgCluster} | ${bk.objectStore} | \`${bk.destinationPath}/${bk.serverName}\` | ${bk.scheduledBackup} (\`${b.schedule}\`) | ${r.cassandra.datacenter} | ${medusa} |`,
+      );
+    }
+    if (b.medusa.enabled) {
+      lines.push('', `Medusa writes every DC under prefix \`${medusaPrefix(c)}\` and purges backups older than ${retentionDays(b.retention)} days.`);
+    }
+  }
   lines.push('', '## ArgoCD applications', '', '| application | component | cluster | namespace | source |', '|---|---|---|---|---|');
   for (const set of appSets) {
     const spec = (set.toJson() as { spec: { template: { spec: { destination: { namespace: string }; sources: Array<{ chart?: string; targetRevision: string }> } } } }).spec.template.spec;
     const chart = spec.sources.find((s) => s.chart);
+    const directory = spec.sources.some((s) => 'path' in s);
     for (const e of set.elements) {
-      lines.push(
-        `| ${e.name} | ${set.component} | ${e.cluster} | ${spec.destination.namespace} | ${chart ? `chart ${chart.chart} ${chart.targetRevision} + ` : ''}\`${e.manifests}\` |`,
-      );
+      const parts = [...(chart ? [`chart ${chart.chart} ${chart.targetRevision}`] : []), ...(directory ? [`\`${e.manifests}\``] : [])];
+      lines.push(`| ${e.name} | ${set.component} | ${e.cluster} | ${spec.destination.namespace} | ${parts.join(' + ')} |`);
     }
   }
   lines.push('');

@@ -124,7 +124,10 @@ export type Component =
   | 'cassandra'
   | 'cnpg-operator'
   | 'postgres'
-  | 'chat';
+  | 'chat'
+  | 'barman-cloud'
+  | 'postgres-backups'
+  | 'cassandra-backups';
 
 /** Target name of the management cluster in Application names and labels. */
 export const MANAGEMENT_TARGET = 'management';
@@ -218,6 +221,73 @@ export function postgresRegionNames(
     hostname: crossClusterServiceHost(c, region.cluster, c.postgres.namespace, rwService),
     internalHostname: rwService,
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// Backups (barman-cloud plugin for Postgres, Medusa for Cassandra), one object store
+
+/** The barman-cloud CNPG-I plugin's name (Cluster `plugins[].name`, Backup `pluginConfiguration.name`). */
+export const BARMAN_CLOUD_PLUGIN = 'barman-cloud.cloudnative-pg.io';
+
+/** The slice of config backup names depend on. */
+export interface BackupNamingConfig extends PostgresNamingConfig, CassandraNamingConfig {
+  readonly backups?:
+    | {
+        readonly objectStore: { readonly bucket: string; readonly pathPrefix?: string | undefined };
+        readonly archiveGenerations: Readonly<Record<string, number>>;
+      }
+    | undefined;
+}
+
+/** `<pathPrefix>/<rest>`, or `<rest>` without a prefix. */
+function underPrefix(prefix: string | undefined, rest: string): string {
+  return prefix ? `${prefix}/${rest}` : rest;
+}
+
+export interface PostgresBackupNames {
+  /** barman-cloud `ObjectStore` in the Postgres namespace (same name in every region, its own folder per region). */
+  readonly objectStore: string;
+  /** `s3://<bucket>/<prefix>/postgres/<region>`: this region's folder. */
+  readonly destinationPath: string;
+  /** Folder of this cluster's WAL and base backups under destinationPath: `<cnpgCluster>`, or `<cnpgCluster>-g<N>` after a restore. */
+  readonly serverName: string;
+  /** The ScheduledBackup of this region's CNPG Cluster: `<cnpgCluster>-scheduled`. */
+  readonly scheduledBackup: string;
+  /** The folder a restore reads: the previous generation's serverName (undefined at generation 0). */
+  readonly previousServerName: string | undefined;
+  /** Name of the archive in a recovering Cluster's `externalClusters`. */
+  readonly recoverySource: string;
+}
+
+/** Names of one region's Postgres backups; throws when backups are not configured. */
+export function postgresBackupNames(
+  c: BackupNamingConfig & Pick<NamingConfig, 'dns'>,
+  region: Pick<Region, 'name' | 'cluster' | 'ordinal'>,
+): PostgresBackupNames {
+  const b = c.backups;
+  if (!b) throw new Error('postgresBackupNames: backups are not configured (set backups in the config)');
+  const cluster = postgresRegionNames(c, region).cnpgCluster;
+  const generation = b.archiveGenerations[region.name] ?? 0;
+  const serverName = (g: number) => (g > 0 ? `${cluster}-g${g}` : cluster);
+  return {
+    objectStore: `${c.postgres.appName}-backups`,
+    destinationPath: `s3://${b.objectStore.bucket}/${underPrefix(b.objectStore.pathPrefix, `postgres/${region.name}`)}`,
+    serverName: serverName(generation),
+    scheduledBackup: `${cluster}-scheduled`,
+    previousServerName: generation > 0 ? serverName(generation - 1) : undefined,
+    recoverySource: 'archive',
+  };
+}
+
+/** Medusa's `prefix` inside the bucket: `<pathPrefix>/cassandra/<clusterName>`. */
+export function medusaPrefix(c: BackupNamingConfig): string {
+  if (!c.backups) throw new Error('medusaPrefix: backups are not configured (set backups in the config)');
+  return underPrefix(c.backups.objectStore.pathPrefix, `cassandra/${c.cassandra.clusterName}`);
+}
+
+/** The MedusaBackupSchedule of one DC: `<clusterName>-<dc>-backup`, next to the CassandraDatacenter. */
+export function medusaBackupScheduleName(c: CassandraNamingConfig, region: { readonly cassandra: { readonly datacenter: string } }): string {
+  return `${c.cassandra.clusterName}-${region.cassandra.datacenter}-backup`;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { renderDist } from '../../charts/render.js';
 import { isDnsLabel } from '../../regions/dns.js';
 import { cassandraRegionNames, CassandraSecrets } from '../../regions/names.js';
-import { configWithRegions, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
+import { configFrom, configWithRegions, inputWithRegions, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
 import { cassandraBootstrapEnv } from './schema-job.js';
 
 type Obj = Record<string, any>;
@@ -69,7 +69,16 @@ describe.each(Array.from({ length: 12 }, (_, i) => i + 1))('K8ssandraCluster wit
 describe('K8ssandraCluster details', () => {
   const config = configWithRegions(3, (c) => {
     c.regions[0]!.cassandra = { datacenter: 'dc1', size: 3, racks: [{ name: 'r1a', zone: 'z-a' }, { name: 'r1b', zone: 'z-b' }, { name: 'r1c', zone: 'z-c' }] };
-    c.cassandra.medusa = { storageProvider: 's3_compatible', bucketName: 'astring-backups', host: 'r2.example.com' };
+    c.backups = {
+      objectStore: {
+        endpointURL: 'https://minio.backup.example:9000',
+        bucket: 'astring-backups',
+        pathPrefix: 'prod/astring',
+        credentials: { secretName: 'store-credentials' },
+      },
+      retention: '2w',
+      schedule: '0 30 1 * * *',
+    };
   });
   const files = renderDist(config);
   const k8c = parse(files.get('clusters/astring-mgmt/cassandra/k8ssandracluster-astring.yaml')!) as Obj;
@@ -92,15 +101,35 @@ describe('K8ssandraCluster details', () => {
     expect(k8c.spec.cassandra.datacenters[1].racks).toBeUndefined();
   });
 
-  it('configures Medusa with the bucket Secret, listed in every region', () => {
-    expect(k8c.spec.medusa.storageProperties).toMatchObject({
+  it('configures Medusa from the shared object store, with the bucket Secret listed in every region', () => {
+    // Expected from the config above: endpoint host/port/TLS, bucket, <pathPrefix>/cassandra/<cluster>, 2w = 14 days.
+    expect(k8c.spec.medusa.storageProperties).toEqual({
       storageProvider: 's3_compatible',
       bucketName: 'astring-backups',
-      host: 'r2.example.com',
+      prefix: 'prod/astring/cassandra/astring',
+      host: 'minio.backup.example',
+      port: 9000,
+      secure: true,
+      credentialsType: 'credential-based',
       storageSecretRef: { name: CassandraSecrets.medusaBucket },
+      maxBackupAge: 14,
+      maxBackupCount: 0,
     });
-    for (const r of config.regions) expect(files.get('SECRETS.md')).toMatch(new RegExp(`\\| ${r.cluster} \\| k8ssandra-operator \\| \`medusa-bucket-key\``));
-    if (sharedSchemasAvailable()) expect(schemaValidator()(k8c)).toBe('');
+    expect(k8c.spec.medusa.purgeBackups).toBe(true);
+    expect(k8c.spec.medusa.containerResources.limits.memory).toBeDefined();
+    for (const r of config.regions) expect(files.get('SECRETS.md')).toMatch(new RegExp(`\\| ${r.cluster} \\| k8ssandra-operator \\| \`medusa-bucket-key\` \\| \`credentials\` \\|`));
+    // Fails loudly (NO_SHARED_SCHEMAS) when ../shared/schemas is missing, like every schema check.
+    expect(schemaValidator()(k8c)).toBe('');
+  });
+
+  it('has no Medusa block and no bucket Secret without backups', () => {
+    const input = inputWithRegions(2);
+    delete input.backups;
+    const plain = renderDist(configFrom(input));
+    const cluster = parse(plain.get('clusters/astring-mgmt/cassandra/k8ssandracluster-astring.yaml')!) as Obj;
+    expect(cluster.spec.medusa).toBeUndefined();
+    expect(plain.get('SECRETS.md')).not.toContain('medusa-bucket-key');
+    expect(schemaValidator()(cluster)).toBe('');
   });
 
   it('runs the operator as control plane on the management cluster and data plane in regions, pinned', () => {
@@ -145,11 +174,21 @@ describe('the schema Job receives what the K8ssandraCluster declares', () => {
     }
   });
 
-  it('cassandraBootstrapEnv and the emitted Job agree', () => {
+  it('the emitted Job carries exactly the env cassandraBootstrapEnv declares, Secrets by reference', () => {
     const config = configWithRegions(2);
-    const env = cassandraBootstrapEnv(config);
-    expect(env['CASSANDRA_KEYSPACE']).toBe('chat');
-    expect(env['CASSANDRA_APP_PASSWORD']).toEqual({ secret: 'cassandra-app-credentials', key: 'password' });
+    const declared = cassandraBootstrapEnv(config);
+    const files = renderDist(config);
+    const job = parse(files.get('clusters/astring-r1/cassandra/job-bootstrap-cassandra.yaml')!) as Obj;
+    const emitted = Object.fromEntries(
+      (job.spec.template.spec.containers[0].env as Obj[]).map((e) => [
+        e.name,
+        'value' in e ? e.value : { secret: e.valueFrom.secretKeyRef.name, key: e.valueFrom.secretKeyRef.key },
+      ]),
+    );
+    expect(emitted).toEqual(declared);
+    // And what it declares comes from the config.
+    expect(declared['CASSANDRA_KEYSPACE']).toBe(config.cassandra.keyspace);
+    expect(declared['CASSANDRA_APP_PASSWORD']).toEqual({ secret: 'cassandra-app-credentials', key: 'password' });
   });
 });
 

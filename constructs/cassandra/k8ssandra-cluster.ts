@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { cassandraRegionNames, CassandraSecrets, Labels } from '../../regions/names.js';
+import { medusaSpec } from '../backups/medusa-storage.js';
 import type { PlatformConfig } from '../../regions/schema.js';
 
 /**
@@ -30,21 +31,8 @@ export class ChatK8ssandraCluster extends ApiObject {
           : {}),
       };
     });
-    const medusa = cas.medusa
-      ? {
-          medusa: {
-            storageProperties: {
-              storageProvider: cas.medusa.storageProvider,
-              bucketName: cas.medusa.bucketName,
-              prefix: cas.clusterName,
-              ...(cas.medusa.region ? { region: cas.medusa.region } : {}),
-              ...(cas.medusa.host ? { host: cas.medusa.host } : {}),
-              secure: cas.medusa.secure,
-              storageSecretRef: { name: CassandraSecrets.medusaBucket },
-            },
-          },
-        }
-      : {};
+    // Medusa backups to the shared object store (backups.objectStore); nothing when backups are off.
+    const medusa = medusaSpec(c);
     // A joining DC is added together with the keyspaces the operator must replicate to it
     // (then it runs `nodetool rebuild`); the annotation must list every user keyspace.
     const joining = c.regions.filter((r) => r.state === 'joining');

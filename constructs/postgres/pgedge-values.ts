@@ -5,6 +5,8 @@
  */
 import { postgresRegionNames, PostgresSecrets, SPOCK_REPLICATION_ROLE } from '../../regions/names.js';
 import type { PlatformConfig, Region } from '../../regions/schema.js';
+import { barmanClusterPlugins } from '../backups/barman-plugin-reference.js';
+import { recoveryClusterSpec } from '../backups/recovery-bootstrap.js';
 
 /** Capacity is sized for at least this many regions, so adding regions up to it restarts no database. */
 export const PLANNED_REGIONS_MIN = 8;
@@ -96,17 +98,6 @@ export function pgedgeClusterSpec(c: PlatformConfig): Record<string, unknown> {
       ],
       pg_ident: ['local postgres admin', 'local postgres app'],
     },
-    ...(pg.walArchive
-      ? {
-          plugins: [
-            {
-              name: 'barman-cloud.cloudnative-pg.io',
-              isWALArchiver: true,
-              parameters: { barmanObjectName: pg.walArchive.barmanObjectName },
-            },
-          ],
-        }
-      : {}),
   };
 }
 
@@ -126,7 +117,9 @@ export function pgedgeValues(c: PlatformConfig, region: Region): Record<string, 
           const n = postgresRegionNames(c, r);
           return { name: n.node, ordinal: r.ordinal, hostname: n.hostname };
         }),
-      clusterSpec: pgedgeClusterSpec(c),
+      // WAL archive + base backups through the barman-cloud plugin (no reference at all without
+      // backups); a region being restored bootstraps from its archive instead of initdb.
+      clusterSpec: { ...pgedgeClusterSpec(c), ...barmanClusterPlugins(c, region), ...recoveryClusterSpec(c, region) },
     },
   };
 }

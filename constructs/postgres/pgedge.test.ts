@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderDist } from '../../charts/render.js';
 import { postgresRegionNames, spockNodeDsn, spockSubscriptionName } from '../../regions/names.js';
-import { configWithRegions, DIST, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
+import { loadConfigFile } from '../../regions/load.js';
+import { configFrom, configWithRegions, DEFAULT_CONFIG_PATH, DIST, inputWithRegions, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
 import { readDist } from '../../charts/dist-writer.js';
 import { replicationCapacity } from './pgedge-values.js';
 
@@ -82,7 +83,9 @@ describe.each(Array.from({ length: 12 }, (_, i) => i + 1))('pgEdge with %i regio
 });
 
 describe('pgEdge values, default config', () => {
-  const files = readDist(DIST);
+  // What synth writes for regions/platform.yaml (the committed dist is kept equal to it by the synth test).
+  const defaults = loadConfigFile(DEFAULT_CONFIG_PATH);
+  const files = renderDist(defaults);
   const values = parse(files.get('values/astring-mn/pgedge.yaml')!) as Obj;
   const spec = values.pgEdge.clusterSpec;
 
@@ -93,7 +96,18 @@ describe('pgEdge values, default config', () => {
     expect(values.pgEdge.nodes[0].internalHostname).toBe('astring-cluster-n1-rw');
     expect(spec.instances).toBe(2);
     expect(spec.storage).toEqual({ size: '1Gi', storageClass: 'openebs-hostpath' });
-    expect(spec.plugins).toEqual([{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'r2-storage' } }]);
+    // The default config archives to the object store (the reference's R2): the plugin reference names
+    // this region's ObjectStore and archives under the CNPG Cluster's own name.
+    const store = parse(files.get('clusters/astring-mn/postgres-backups/objectstore-astring-cluster-backups.yaml')!) as Obj;
+    expect(store.spec.configuration.endpointURL).toBe(defaults.backups!.objectStore.endpointURL);
+    expect(spec.plugins).toEqual([
+      {
+        name: 'barman-cloud.cloudnative-pg.io',
+        enabled: true,
+        isWALArchiver: true,
+        parameters: { barmanObjectName: store.metadata.name, serverName: `${defaults.postgres.appName}-n1` },
+      },
+    ]);
   });
 
   it('sets logical WAL, commit timestamps, auto-DDL and last-update-wins', () => {
@@ -138,6 +152,25 @@ describe('pgEdge values, default config', () => {
     expect(set.spec.template.spec.syncPolicy.automated.prune).toBe(false);
     expect(set.spec.template.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
     expect(set.spec.syncPolicy.preserveResourcesOnDeletion).toBe(true);
+  });
+});
+
+describe('pgEdge values without backups', () => {
+  it('carry no plugin reference at all, and after a restore archive to a fresh folder', () => {
+    const input = inputWithRegions(3);
+    delete input.backups;
+    const plain = renderDist(configFrom(input));
+    for (const r of ['astring-r1', 'astring-r2', 'astring-r3']) {
+      const text = plain.get(`values/${r}/pgedge.yaml`)!;
+      expect((parse(text) as Obj).pgEdge.clusterSpec).not.toHaveProperty('plugins');
+      expect(text).not.toMatch(/barman|plugins/i);
+    }
+    // archiveGenerations {r2: 1}: only r2's node archives under <cluster>-g1.
+    const restored = inputWithRegions(3);
+    restored.backups!.archiveGenerations = { r2: 1 };
+    const files = renderDist(configFrom(restored));
+    const serverName = (cluster: string) => (parse(files.get(`values/${cluster}/pgedge.yaml`)!) as Obj).pgEdge.clusterSpec.plugins[0].parameters.serverName;
+    expect([serverName('astring-r1'), serverName('astring-r2'), serverName('astring-r3')]).toEqual(['astring-cluster-n1', 'astring-cluster-n2-g1', 'astring-cluster-n3']);
   });
 });
 
