@@ -1,7 +1,8 @@
 /**
  * Properties over generated configs with 1..12 regions: every region sees every gateway,
- * every computed name is a unique valid DNS label, every ApplicationSet element targets a
- * cluster of the config, and list order never reaches dist/.
+ * every computed name is a unique valid DNS label, the ApplicationSets and the AppProject
+ * deploy exactly where the config says (an independent model of the placement, not the
+ * ApplicationSets themselves), and list order never reaches dist/.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -14,25 +15,32 @@ import { renderDist } from './render.js';
 
 const label = fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/);
 
-/** A valid config with exactly n regions, random names / ordinals / clusters / order / gateway mode. */
+/** A valid config with exactly n regions, random names / ordinals / clusters / states / order / gateway mode. */
 function arbitraryConfig(n: number): fc.Arbitrary<{ config: PlatformConfig; shuffled: PlatformConfig }> {
   return fc
     .record({
       names: fc.uniqueArray(label, { minLength: n, maxLength: n }),
       clusters: fc.uniqueArray(label.map((s) => `k-${s}`), { minLength: n, maxLength: n }),
       ordinals: fc.uniqueArray(fc.integer({ min: 1, max: 1023 }), { minLength: n, maxLength: n }),
+      // The first region stays active (schema region, sync source); the others may be joining or leaving.
+      states: fc.array(fc.constantFrom('active' as const, 'joining' as const, 'leaving' as const), { minLength: n, maxLength: n }),
       exposure: fc.constantFrom('podNetwork' as const, 'loadBalancer' as const),
       tls: fc.boolean(),
       order: fc.array(fc.nat(), { minLength: n, maxLength: n }),
     })
-    .map(({ names, clusters, ordinals, exposure, tls, order }) => {
+    .map(({ names, clusters, ordinals, states, exposure, tls, order }) => {
       const input = defaultConfigInput();
-      input.regions = names.map((name, i) => ({
-        name,
-        ordinal: ordinals[i]!,
-        cluster: clusters[i]!,
-        cassandra: { datacenter: `dc-${name}`, size: 3 },
-      }));
+      input.regions = names.map((name, i) => {
+        const state = i === 0 ? 'active' : states[i]!;
+        return {
+          name,
+          ordinal: ordinals[i]!,
+          cluster: clusters[i]!,
+          state,
+          ...(state === 'joining' ? { syncFrom: names[0]! } : {}),
+          cassandra: { datacenter: `dc-${name}`, size: 3 },
+        };
+      });
       input.cassandra.schemaRegion = names[0]!;
       input.nats!.gateway = {
         port: 7222,
@@ -45,8 +53,46 @@ function arbitraryConfig(n: number): fc.Arbitrary<{ config: PlatformConfig; shuf
     });
 }
 
+/**
+ * Where each component runs, written from the config and README/DESIGN (not from the
+ * generator): cert-manager and the k8ssandra operator on the management cluster and in every
+ * region; NATS, the CloudNativePG operator and pgEdge in every region; the K8ssandraCluster
+ * on the management cluster plus the schema Job in the schema region; the chat backend in
+ * every region that is not joining (a leaving region keeps it, scaled to 0); with backups,
+ * the backup components in every region. Returns component -> (namespace, clusters).
+ */
+function expectedPlacement(c: PlatformConfig): Map<string, { namespace: string; clusters: string[] }> {
+  const mgmt = c.managementCluster.name;
+  const every = c.regions.map((r) => r.cluster);
+  const schemaRegion = c.regions.find((r) => r.name === c.cassandra.schemaRegion)!;
+  const sorted = (xs: string[]) => [...new Set(xs)].sort();
+  return new Map([
+    ['cert-manager', { namespace: c.certManager.namespace, clusters: sorted([mgmt, ...every]) }],
+    ['nats', { namespace: c.nats.namespace, clusters: sorted(every) }],
+    ['k8ssandra-operator', { namespace: c.cassandra.namespace, clusters: sorted([mgmt, ...every]) }],
+    ['cassandra', { namespace: c.cassandra.namespace, clusters: sorted([mgmt, schemaRegion.cluster]) }],
+    ['cnpg-operator', { namespace: c.postgres.operator.namespace, clusters: sorted(every) }],
+    ['postgres', { namespace: c.postgres.namespace, clusters: sorted(every) }],
+    ['chat', { namespace: c.app.namespace, clusters: sorted(c.regions.filter((r) => r.state !== 'joining').map((r) => r.cluster)) }],
+    // With backups configured: the barman-cloud plugin next to the CNPG operator, the
+    // ObjectStore + ScheduledBackup beside each Postgres, Medusa schedules beside each DC.
+    ...backupPlacement(c, every),
+  ]);
+}
+
+function backupPlacement(c: PlatformConfig, every: string[]): Array<[string, { namespace: string; clusters: string[] }]> {
+  const backups = (c as { backups?: { medusa: { enabled: boolean } } }).backups;
+  if (backups === undefined) return [];
+  const all = [...every].sort();
+  return [
+    ['barman-cloud', { namespace: c.postgres.operator.namespace, clusters: all }],
+    ['postgres-backups', { namespace: c.postgres.namespace, clusters: all }],
+    ...(backups.medusa.enabled ? [['cassandra-backups', { namespace: c.cassandra.namespace, clusters: all }] as [string, { namespace: string; clusters: string[] }]] : []),
+  ];
+}
+
 interface AppSet {
-  metadata: { name: string };
+  metadata: { name: string; labels: Record<string, string> };
   spec: { generators: Array<{ list: { elements: Array<Record<string, string>> } }>; template: { spec: { destination: { namespace: string } } } };
 }
 
@@ -57,15 +103,18 @@ describe.each(Array.from({ length: 12 }, (_, i) => i + 1))('with %i region(s)', 
         const files = renderDist(config);
         const gatewayNames = config.regions.map((r) => natsRegionNames(config, r).gatewayName).sort();
 
-        // Each region's values list all N gateways, and the same list everywhere.
+        // Each region's values list the gateways of every region that is not leaving (a leaving
+        // region also keeps its own), and the regions that stay list the same ones.
         let firstList: string | undefined;
         for (const r of config.regions) {
           const values = parse(files.get(`values/${r.cluster}/nats.yaml`)!) as {
             config: { gateway: { merge: { name: string; gateways: Array<{ name: string; urls: string[] }> } }; cluster: { merge: { name: string } } };
           };
           const gw = values.config.gateway.merge;
-          expect(gw.gateways.map((g) => g.name).sort()).toEqual(gatewayNames);
+          const expected = config.regions.filter((x) => x.state !== 'leaving' || x.name === r.name).map((x) => natsRegionNames(config, x).gatewayName);
+          expect(gw.gateways.map((g) => g.name).sort()).toEqual(expected.sort());
           expect(gw.name).toBe(values.config.cluster.merge.name);
+          if (r.state === 'leaving') continue;
           const list = JSON.stringify(gw.gateways);
           firstList ??= list;
           expect(list).toBe(firstList);
@@ -79,23 +128,25 @@ describe.each(Array.from({ length: 12 }, (_, i) => i + 1))('with %i region(s)', 
           for (const name of names) expect(isDnsLabel(name), name).toBe(true);
         }
 
-        // Every ApplicationSet element maps to a cluster of the config, and the project allows it.
-        const clusters = new Set([...config.regions.map((r) => r.cluster), config.managementCluster.name]);
+        // The ApplicationSets deploy each component exactly where the config says, and the
+        // AppProject allows exactly those (cluster, namespace) pairs: no more, no fewer.
+        const placement = expectedPlacement(config);
         const project = parse(files.get(`argocd/appproject-${config.argocd.project}.yaml`)!) as {
           spec: { destinations: Array<{ name: string; namespace: string }> };
         };
-        const allowed = new Set(project.spec.destinations.map((d) => `${d.name}/${d.namespace}`));
         const appSets = [...files].filter(([p]) => p.startsWith('argocd/applicationset-')).map(([, c]) => parse(c) as AppSet);
-        expect(appSets.length).toBeGreaterThan(0);
+        const components = appSets.map((set) => set.metadata.labels['regionmesh.io/component']!);
+        expect(components.sort(), 'every ApplicationSet is a component of the model above (add a new one there)').toEqual([...placement.keys()].sort());
         for (const set of appSets) {
+          const want = placement.get(set.metadata.labels['regionmesh.io/component']!)!;
           const elements = set.spec.generators[0]!.list.elements;
           expect(new Set(elements.map((e) => e['name'])).size).toBe(elements.length);
-          for (const e of elements) {
-            expect(clusters.has(e['cluster']!), `${set.metadata.name} -> ${e['cluster']}`).toBe(true);
-            expect(allowed.has(`${e['cluster']}/${set.spec.template.spec.destination.namespace}`)).toBe(true);
-            expect(isDnsLabel(e['name']!)).toBe(true);
-          }
+          expect(elements.map((e) => e['cluster']!).sort(), set.metadata.name).toEqual(want.clusters);
+          expect(set.spec.template.spec.destination.namespace, set.metadata.name).toBe(want.namespace);
+          for (const e of elements) expect(isDnsLabel(e['name']!)).toBe(true);
         }
+        const expectedDestinations = [...placement.values()].flatMap((p) => p.clusters.map((cluster) => `${cluster}/${p.namespace}`));
+        expect(project.spec.destinations.map((d) => `${d.name}/${d.namespace}`).sort()).toEqual([...new Set(expectedDestinations)].sort());
 
         // The order of the region list never reaches dist/.
         expect(Object.fromEntries(renderDist(shuffled))).toEqual(Object.fromEntries(files));
