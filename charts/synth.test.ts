@@ -3,10 +3,11 @@ import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfigFile } from '../regions/load.js';
-import { DEFAULT_CONFIG_PATH, DIST, REPO_ROOT, defaultConfigInput, defaultConfigText, tempDir } from '../test/helpers.js';
+import { ConfigError, loadConfigFile, validKeysAt } from '../regions/load.js';
+import { configFrom, DEFAULT_CONFIG_PATH, DIST, REPO_ROOT, defaultConfigInput, defaultConfigText, tempDir } from '../test/helpers.js';
 import { diffDist, readDist, summarize, writeDistAtomically } from './dist-writer.js';
 import { main } from './main.js';
+import type { PlatformConfigInput } from '../regions/schema.js';
 import { renderDist } from './render.js';
 
 function synth(args: string[]): { code: number; out: string; err: string } {
@@ -236,8 +237,106 @@ describe('summary', () => {
     expect(text).toMatch(/^docs\s+3\s+3\s+0\s+0$/m);
   });
 
-  it('default config text is what the README documents', () => {
-    expect(defaultConfigText()).toMatch(/^platform: astring$/m);
-    expect(existsSync(DIST)).toBe(true);
+});
+
+describe('the README documents the config as it is', () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+
+  it('the default config is the two-region setup the README describes (its regions, a management cluster)', () => {
+    const described = /The default config \(`regions\/platform\.yaml`\) reproduces the hand-made two-region\s+setup of the reference story \(Mongolia `([a-z0-9-]+)`, Germany `([a-z0-9-]+)`, a management cluster\)/.exec(readme);
+    expect(described, 'README no longer describes the default config').not.toBeNull();
+    const config = loadConfigFile(DEFAULT_CONFIG_PATH);
+    expect(config.regions.map((r) => r.name).sort()).toEqual([described![1], described![2]].sort());
+    expect(config.regions.map((r) => r.cluster)).not.toContain(config.managementCluster.name);
+    expect(defaultConfigText()).toMatch(/^platform: [a-z]/m);
+  });
+
+  /** Rows of the config reference table: every key, its documented default (literals only) and the default config's value. */
+  function referenceRows(): Array<{ key: string; literal?: string; inDefaultConfig?: string }> {
+    const section = readme.slice(readme.indexOf('## Config reference'), readme.indexOf('\n## ', readme.indexOf('## Config reference') + 5));
+    const rows: Array<{ key: string; literal?: string; inDefaultConfig?: string }> = [];
+    for (const [, keyCell, defaultCell] of section.matchAll(/^\| (`[^|]+) \| ([^|]*) \|/gm)) {
+      const keys: string[] = [];
+      for (const part of keyCell!.split(' / ')) {
+        const k = /^`([^`]+)`$/.exec(part.trim())?.[1];
+        if (!k) throw new Error(`README config reference: cannot read key cell ${keyCell}`);
+        keys.push(k.startsWith('.') ? keys[keys.length - 1]!.replace(/\.[^.]+$/, k) : k);
+      }
+      const inDefaultConfig = /\(default config: `([^`]+)`\)/.exec(defaultCell!)?.[1];
+      const defaults = defaultCell!.replace(/\(default config: `[^`]+`\)/, '').trim().split(' / ');
+      keys.forEach((key, i) => {
+        const literal = defaults.length === keys.length ? /^`([^`]*)`$/.exec(defaults[i]!.trim())?.[1] : undefined;
+        rows.push({ key, ...(literal !== undefined ? { literal } : {}), ...(inDefaultConfig !== undefined && keys.length === 1 ? { inDefaultConfig } : {}) });
+      });
+    }
+    return rows;
+  }
+
+  /** `regions[].x.y` -> ['regions', 0, 'x', 'y']; `*.bootstrapDeadlineSeconds` expands to every block that has it. */
+  const pathsOf = (key: string): Array<Array<string | number>> =>
+    key.startsWith('*.')
+      ? ['cassandra', 'postgres'].map((top) => [top, ...key.slice(2).split('.')])
+      : [key.replace(/\[\]$/, '').split('.').flatMap((seg) => (seg.endsWith('[]') ? [seg.slice(0, -2), 0] : [seg]))];
+
+  const valueAt = (data: unknown, path: ReadonlyArray<string | number>): unknown =>
+    path.reduce<unknown>((cur, seg) => (cur === null || typeof cur !== 'object' ? undefined : (cur as Record<string | number, unknown>)[seg]), data);
+
+  const show = (v: unknown) => (typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+  it('every key of the config reference table exists in the schema', () => {
+    const rows = referenceRows();
+    expect(rows.length).toBeGreaterThan(40);
+    const unknown = rows.flatMap((r) => pathsOf(r.key).filter((p) => !validKeysAt(p.slice(0, -1)).includes(String(p[p.length - 1]))).map(() => r.key));
+    expect(unknown).toEqual([]);
+  });
+
+  /** The smallest valid block for table keys whose block the default config leaves out. */
+  const BLOCKS_NOT_IN_DEFAULT_CONFIG: Record<string, (c: PlatformConfigInput) => void> = {
+    'nats.gateway.loadBalancer': (c) => void (c.nats!.gateway = { ...c.nats!.gateway, exposure: 'loadBalancer', loadBalancer: {} }),
+    'nats.gateway.tls.issuer': (c) => void (c.nats!.gateway = { ...c.nats!.gateway, tls: { enabled: true, issuer: { name: 'platform-ca' } } }),
+  };
+
+  it('every literal default in the table is what the schema fills in when the key is left out', () => {
+    const checked: string[] = [];
+    const wrong: string[] = [];
+    for (const row of referenceRows().filter((r) => r.literal !== undefined)) {
+      for (const path of pathsOf(row.key)) {
+        // Leave the key out; when its block then misses a required field (resources: {cpu, memory}),
+        // leave the whole block out, as a user relying on the default would.
+        const block = path.slice(0, -1).join('.');
+        const setup = BLOCKS_NOT_IN_DEFAULT_CONFIG[block];
+        const start = () => {
+          const input = defaultConfigInput();
+          if (setup && valueAt(input, path.slice(0, -1)) === undefined) setup(input);
+          return input as unknown as Record<string, unknown>;
+        };
+        let actual: unknown;
+        for (let depth = path.length; ; depth--) {
+          expect(depth, `${row.key}: no way to leave it out and get a valid config`).toBeGreaterThan(0);
+          const input = start();
+          const parent = valueAt(input, path.slice(0, depth - 1)) as Record<string | number, unknown> | undefined;
+          if (parent !== undefined) delete parent[path[depth - 1]!];
+          try {
+            actual = valueAt(configFrom(input), path);
+            break;
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+          }
+        }
+        checked.push(row.key);
+        if (show(actual) !== row.literal) {
+          wrong.push(`${row.key}: README says ${row.literal}, the schema gives ${show(actual)}${actual === undefined ? ` (if ${block} is an optional block, add its setup to BLOCKS_NOT_IN_DEFAULT_CONFIG)` : ''}`);
+        }
+      }
+    }
+    expect(checked.length).toBeGreaterThan(30);
+    expect(wrong).toEqual([]);
+  });
+
+  it('values the table gives for the default config are in regions/platform.yaml', () => {
+    const config = loadConfigFile(DEFAULT_CONFIG_PATH);
+    const rows = referenceRows().filter((r) => r.inDefaultConfig !== undefined);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) for (const path of pathsOf(row.key)) expect(show(valueAt(config, path)), row.key).toBe(row.inDefaultConfig);
   });
 });
