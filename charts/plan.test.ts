@@ -37,13 +37,19 @@ describe('2 -> 3 regions (r3 joining from r1)', () => {
     const clusters = p.clusters.map((c) => c.cluster);
     expect(clusters).toContain('astring-r3');
     const r3Apps = p.applications.filter((a) => a.cluster === 'astring-r3').map((a) => a.application).sort();
-    expect(r3Apps).toEqual([
-      'astring-cert-manager-r3',
-      'astring-cnpg-operator-r3',
-      'astring-k8ssandra-operator-r3',
-      'astring-nats-r3',
-      'astring-postgres-r3',
-    ]);
+    // The default config has backups: the region's backup components come with its data layer.
+    const backups = (configFrom(joiningThird()) as { backups?: { medusa: { enabled: boolean } } }).backups;
+    const backupApps = backups ? ['astring-barman-cloud-r3', 'astring-postgres-backups-r3', ...(backups.medusa.enabled ? ['astring-cassandra-backups-r3'] : [])] : [];
+    expect(r3Apps).toEqual(
+      [
+        'astring-cert-manager-r3',
+        'astring-cnpg-operator-r3',
+        'astring-k8ssandra-operator-r3',
+        'astring-nats-r3',
+        'astring-postgres-r3',
+        ...backupApps,
+      ].sort(),
+    );
     expect(app(p, 'astring-chat-r3')).toBeUndefined();
   });
 
