@@ -144,7 +144,7 @@ describe('the runtime image entry point', () => {
     expect(tsc.status).toBe(0);
     const run = spawnSync(process.execPath, [join(out, 'app/main.js')], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/usage: regionmesh-app <bootstrap-cassandra\|bootstrap-spock\|serve>/);
+    expect(run.stderr).toMatch(/usage: regionmesh-app <bootstrap-cassandra\|bootstrap-spock\|serve\|wait-postgres-node>/);
     rmSync(out, { recursive: true, force: true });
   }, 150_000);
 });
