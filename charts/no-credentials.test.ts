@@ -108,7 +108,16 @@ function secretReferences(files: ReadonlyMap<string, string>, certManagerNamespa
       const obj = (doc ?? {}) as { kind?: string; metadata?: { namespace?: string } };
       const namespace = m[1] === 'values' ? deployedTo : obj.kind === 'ClusterIssuer' ? certManagerNamespace : (obj.metadata?.namespace ?? deployedTo);
       if (namespace === undefined) throw new Error(`${path}: no namespace known for its Secret references (not synced by any ApplicationSet?)`);
-      for (const { name, at } of names) refs.push({ cluster, namespace, name, where: `${path} ${at}` });
+      for (const { name, at } of names) {
+        // Medusa's bucket Secret is mounted by the Cassandra pods of every DC, in the data-plane
+        // cluster each DC's k8sContext names (ClientConfig name = cluster name); the control
+        // plane never reads it (k8ssandra reference §8: the operator does not replicate it).
+        const readers =
+          obj.kind === 'K8ssandraCluster' && at.startsWith('spec.medusa.storageProperties.')
+            ? ((doc as { spec: { cassandra: { datacenters: Array<{ k8sContext: string }> } } }).spec.cassandra.datacenters.map((dc) => dc.k8sContext))
+            : [cluster];
+        for (const reader of readers) refs.push({ cluster: reader, namespace, name, where: `${path} ${at}` });
+      }
     }
   }
   return refs;

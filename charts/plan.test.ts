@@ -138,7 +138,7 @@ describe('pgEdge instance, storage and resource changes', () => {
   // 2*peers + (instances-1) + 8, max_wal_senders = slots + 2), and both are restart-only
   // PostgreSQL settings: an instance change also rolls the pods.
   const capacityRoll = (r: string, ordinal: number) =>
-    `pgEdge node n${ordinal} in astring-${r}: CloudNativePG rolls the Postgres pods for the changed server settings (max_replication_slots, max_wal_senders need a restart): standbys first, one at a time, then the primary restarts without a switchover (primaryUpdateMethod is not set: CloudNativePG defaults to restart): writes in this region pause until it is back`;
+    `pgEdge node n${ordinal} in astring-${r}: CloudNativePG rolls the Postgres pods for the changed server settings (max_replication_slots, max_wal_senders need a restart): standbys first, one at a time, then the primary restarts without a switchover (primaryUpdateMethod restart): writes in this region pause until it is back`;
 
   it('more instances: standbys are added, cloned from the primary (and the capacity settings roll the pods)', () => {
     const effects = postgresEffects(plan(sized(2, '10Gi', '500m'), sized(3, '10Gi', '500m')));
@@ -170,9 +170,9 @@ describe('pgEdge instance, storage and resource changes', () => {
     expect(postgresEffects(plan(sized(2, '900Gi', '500m'), sized(2, '1Ti', '500m')))['r1']![0]).toMatch(/resizes every PVC 900Gi -> 1Ti in place/);
   });
 
-  it('other resources: a rolling restart, standbys first, then the primary without a switchover (CloudNativePG default)', () => {
+  it('other resources: a rolling restart, standbys first, then the primary without a switchover (primaryUpdateMethod restart, set for Spock)', () => {
     const expected = (r: string, ordinal: number) =>
-      `pgEdge node n${ordinal} in astring-${r}: CloudNativePG rolls the Postgres pods for the changed resources: standbys first, one at a time, then the primary restarts without a switchover (primaryUpdateMethod is not set: CloudNativePG defaults to restart): writes in this region pause until it is back`;
+      `pgEdge node n${ordinal} in astring-${r}: CloudNativePG rolls the Postgres pods for the changed resources: standbys first, one at a time, then the primary restarts without a switchover (primaryUpdateMethod restart): writes in this region pause until it is back`;
     const cpu = postgresEffects(plan(sized(2, '10Gi', '500m'), sized(2, '10Gi', '1')));
     expect(cpu).toEqual({ r1: [expected('r1', 1)], r2: [expected('r2', 2)] });
     const memory = postgresEffects(plan(sized(2, '10Gi', '500m'), sized(2, '10Gi', '500m', '2Gi')));
@@ -405,7 +405,8 @@ describe('synth refuses what plan refuses', () => {
   it('README shows the current plan for regions/examples/add-hel1.yaml (2 -> 3 regions)', () => {
     const r = capture(() => planMain(['--config', join(REPO_ROOT, 'regions/examples/add-hel1.yaml')]));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^astring-hel1 {2}\(\+16 ~0 -0\)$/m);
+    // 16 data-layer files + the barman-cloud plugin values, ObjectStore, ScheduledBackup and MedusaBackupSchedule.
+    expect(r.out).toMatch(/^astring-hel1 {2}\(\+20 ~0 -0\)$/m);
     expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).toContain(r.out);
   });
 

@@ -130,6 +130,8 @@ function pgEdgeEffects(cluster: string, b: Obj, a: Obj): string[] {
   const rollFor = [
     !same(sb['resources'], sa['resources']) ? 'resources' : undefined,
     sb['imageName'] !== sa['imageName'] ? 'image' : undefined,
+    // The barman-cloud plugin injects its sidecar into the instance pods.
+    !same(sb['plugins'], sa['plugins']) ? 'plugins (the barman-cloud WAL archiver sidecar)' : undefined,
     restartSettings.length > 0 ? `server settings (${restartSettings.join(', ')} need a restart)` : undefined,
   ].filter((r): r is string => r !== undefined);
   const otherSettings = settings.filter((k) => !RESTART_SETTINGS.has(k));
@@ -211,7 +213,29 @@ function effectsOf(path: string, before: string | undefined, after: string | und
     return out;
   }
   if (kind === 'K8ssandraCluster' && a && !b) return ['the Cassandra cluster is created'];
+  if (kind === 'ObjectStore' || kind === 'ScheduledBackup' || kind === 'MedusaBackupSchedule') return backupEffects(kind, cluster, b, a);
   return [];
+}
+
+/**
+ * Backup objects: none of them restarts a pod (the barman-cloud sidecar reads its ObjectStore
+ * at each archive and backup; the schedules are read by their controllers), but a removed one
+ * stops backups, which the plan says.
+ */
+function backupEffects(kind: string, cluster: string, b: Obj | undefined, a: Obj | undefined): string[] {
+  const name = (a ?? b)!['metadata'].name;
+  if (kind === 'ObjectStore') {
+    const dest = (x: Obj) => x['spec']?.configuration?.destinationPath;
+    if (!b) return [`ObjectStore ${name} in ${cluster}: WAL and base backups go to ${dest(a!)}, kept ${a!['spec']?.retentionPolicy}`];
+    if (!a) return [`ObjectStore ${name} in ${cluster} is removed: WAL archiving to ${dest(b)} stops`];
+    if (dest(a) !== dest(b)) return [`ObjectStore ${name} in ${cluster}: new WAL and backups go to ${dest(a)}; the archive at ${dest(b)} stays, but a restore needs the new base backup first`];
+    return [`ObjectStore ${name} in ${cluster} changes; the barman-cloud sidecars use it from the next archive or backup, no pod restarts`];
+  }
+  const schedule = (x: Obj) => x['spec']?.schedule ?? x['spec']?.cronSchedule;
+  const what = kind === 'ScheduledBackup' ? `base backups of ${a?.['spec']?.cluster?.name ?? b?.['spec']?.cluster?.name}` : `Medusa backups of DC ${(a ?? b)!['spec']?.backupSpec?.cassandraDatacenter}`;
+  if (!b) return [`${what} in ${cluster} run on "${schedule(a!)}"${a!['spec']?.immediate ? ', the first one right away' : ''}`];
+  if (!a) return [`${what} in ${cluster} stop (schedule ${name} removed); existing backups stay`];
+  return schedule(a) !== schedule(b) ? [`${what} in ${cluster} move to "${schedule(a)}"`] : [`${what} in ${cluster}: schedule ${name} changes, no pod restarts`];
 }
 
 /**

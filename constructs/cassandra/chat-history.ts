@@ -43,15 +43,6 @@ export class ChatHistory extends Construct {
         keys: ['kubeconfig'],
         usedBy: `k8ssandra-operator control plane (ClientConfig ${names.clientConfig}; kube context "${names.clientConfig}", data-plane ServiceAccount token)`,
       });
-      if (c.cassandra.medusa) {
-        new SecretRequirement(this, `medusa-${r.name}`, {
-          cluster: r.cluster,
-          namespace: ns,
-          name: CassandraSecrets.medusaBucket,
-          keys: ['credentials'],
-          usedBy: `Medusa backup sidecars of DC ${names.datacenter}`,
-        });
-      }
     }
     this.cluster = new ChatK8ssandraCluster(props.management, 'k8ssandra-cluster', c);
     new SecretRequirement(this, 'superuser', {

@@ -59,6 +59,11 @@ export function pgedgeClusterSpec(c: PlatformConfig): Record<string, unknown> {
     // podSecurityContext/securityContext override: it would replace those defaults wholesale.
     seccompProfile: { type: 'RuntimeDefault' },
     storage: { size: pg.storageSize, storageClass: c.storageClass },
+    // Rolling updates restart the primary in place (CloudNativePG's default, set explicitly): a
+    // switchover would move the primary to a standby that has none of Spock's logical slots,
+    // so every peer's subscription to this region would break.
+    primaryUpdateStrategy: 'unsupervised',
+    primaryUpdateMethod: 'restart',
     resources: { requests: { cpu: pg.resources.cpu, memory: pg.resources.memory }, limits: { memory: pg.resources.memory } },
     // CloudNativePG needs only the CA certificate (ca.crt) to verify clients; every Secret that
     // cert-manager issues from the shared CA carries it, so no CA key is copied into this namespace.
