@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../regions/load.js';
+import { labCacheDir } from './install.js';
 import { DEFAULT_CONFIG_PATH } from '../test/helpers.js';
 import {
   cassandraJvmOptions,
@@ -107,7 +108,8 @@ describe('generated node configuration', () => {
     expect(pom).toContain('<groupId>org.apache.cassandra</groupId>');
     expect(pom).toContain('<artifactId>cassandra-all</artifactId>');
     expect(pom.match(/<version>[^<]*<\/version>/g)).toEqual(['<version>1</version>', `<version>${serverVersion}</version>`]);
-    expect(cassandraLibDir(serverVersion)).toMatch(new RegExp(`/regionmesh/cassandra/${serverVersion.replace(/\./g, '\\.')}/lib$`));
+    // Under the lab cache ($REGIONMESH_CACHE_DIR, else ~/.cache/regionmesh), one folder per version.
+    expect(cassandraLibDir(serverVersion)).toBe(join(labCacheDir(), 'cassandra', serverVersion, 'lib'));
   });
 });
 

@@ -36,7 +36,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import cassandra from 'cassandra-driver';
 import { stringify as toYaml } from 'yaml';
-import { ensureAptPackages, findExecutable, labCacheDir, withInstallLock, type AptNeed } from './install.js';
+import { ensureAptPackages, findExecutable, labCacheDir, runLogged, withInstallLock, type AptNeed } from './install.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -280,27 +280,6 @@ function readMarker(libDir: string): InstallMarker | undefined {
   } catch {
     return undefined;
   }
-}
-
-function runLogged(bin: string, args: string[], logPath: string, timeoutMs: number): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const out = openSync(logPath, 'w');
-    let child: ChildProcess;
-    try {
-      child = spawn(bin, args, { stdio: ['ignore', out, out] });
-    } finally {
-      closeSync(out);
-    }
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
 }
 
 /**

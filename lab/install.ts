@@ -3,7 +3,7 @@
  * install locks (several test files or labs may install at the same time), and Debian packages
  * installed with apt only when the program they bring is missing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -183,4 +183,35 @@ export async function ensureAptPackages(needs: readonly AptNeed[], log: (line: s
     if (still.length > 0) throw new Error(`after apt-get install ${pkgs.join(' ')}, still missing: ${still.map((n) => `${n.pkg} (${n.why})`).join(', ')}`);
     return pkgs;
   }, { log });
+}
+
+/**
+ * Runs `bin args` with its output in `logPath` (`append`: added to it, else truncated), killed
+ * after `timeoutMs`; resolves with the exit code (null when killed).
+ */
+export function runLogged(
+  bin: string,
+  args: readonly string[],
+  logPath: string,
+  timeoutMs: number,
+  opts: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly append?: boolean } = {},
+): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const out = openSync(logPath, opts.append ? 'a' : 'w');
+    let child: ChildProcess;
+    try {
+      child = spawn(bin, [...args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', out, out] });
+    } finally {
+      closeSync(out);
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
 }

@@ -7,11 +7,11 @@
  * Not the distribution's package: Debian ships 2.9, which behaves differently (reload errors,
  * gateway handling) from what the pods run.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlatformConfig } from '../regions/schema.js';
-import { findExecutable, isExecutable, labCacheDir, tailFile, withInstallLock } from './install.js';
+import { findExecutable, isExecutable, labCacheDir, tailFile, runLogged, withInstallLock } from './install.js';
 
 const MODULE = 'github.com/nats-io/nats-server/v2';
 /** A release tag of the official image: `2.14.2`, optionally with a variant suffix (`-alpine`, `-scratch`). */
@@ -57,23 +57,7 @@ function goInstall(go: string, version: string, gobin: string, goproxy: string |
   // no workspace or vendoring flags from the caller's environment, no cgo.
   Object.assign(env, { GOBIN: gobin, GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false -trimpath', GOWORK: 'off', GO111MODULE: 'on', CGO_ENABLED: '0' });
   if (goproxy !== undefined) env['GOPROXY'] = goproxy;
-  return new Promise((resolve, reject) => {
-    const out = openSync(logPath, 'a');
-    try {
-      const child = spawn(go, ['install', `${MODULE}@${version}`], { cwd: gobin, env, stdio: ['ignore', out, out] });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20 * 60_000);
-      child.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    } finally {
-      closeSync(out);
-    }
-  });
+  return runLogged(go, ['install', `${MODULE}@${version}`], logPath, 20 * 60_000, { cwd: gobin, env, append: true });
 }
 
 /** Calls under way, by version: concurrent callers of one process share one check (and build). */

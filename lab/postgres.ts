@@ -35,7 +35,7 @@ import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { ClientConfig } from 'pg';
+import pg, { type ClientConfig } from 'pg';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -331,6 +331,22 @@ export interface PostgresLabNode {
   readonly appConnectionConfig: ClientConfig;
   /** libpq environment variables for the same admin connection (PGHOST, PGSSLCERT, ...). */
   readonly adminEnv: Readonly<Record<string, string>>;
+}
+
+/** One query on a lab node as its superuser, on a connection of its own; the rows. */
+export async function labQuery<T extends Record<string, unknown> = Record<string, unknown>>(
+  lab: PostgresLab,
+  node: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client(lab.node(node).adminConnectionConfig);
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 export interface PostgresLab {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LAB_DIR, REPO_ROOT, ensurePostgresInstalled, startPostgresLab, type PostgresLab } from '../../lab/postgres.js';
+import { DEFAULT_LAB_DIR, REPO_ROOT, ensurePostgresInstalled, startPostgresLab, labQuery, type PostgresLab } from '../../lab/postgres.js';
 import { createLogger } from '../log.js';
 import { BootstrapError, bootstrapRegion, type BootstrapResult } from './bootstrap.js';
 import { run } from './bootstrap-command.js';
@@ -25,15 +25,7 @@ let lab: PostgresLab;
 /** Every log line and child output of the file, checked for passwords at the end. */
 const captured: string[] = [];
 
-async function sql<T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client(lab.node(node).adminConnectionConfig);
-  await c.connect();
-  try {
-    return (await c.query<T>(text, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const sql = <T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []) => labQuery<T>(lab, node, text, params);
 
 function nodes(names: readonly string[] = ['n1', 'n2']): NodeSpec[] {
   return names.map((n) => ({ name: n, dsn: lab.node(n).dsn }));

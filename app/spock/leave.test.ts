@@ -6,10 +6,9 @@
  * PostgreSQL + pglogical cannot be installed.
  */
 import { join } from 'node:path';
-import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LAB_DIR, ensurePostgresInstalled, startPostgresLab, type PostgresLab } from '../../lab/postgres.js';
+import { DEFAULT_LAB_DIR, ensurePostgresInstalled, startPostgresLab, labQuery, type PostgresLab } from '../../lab/postgres.js';
 import { createLogger } from '../log.js';
 import { bootstrapRegion, type BootstrapResult } from './bootstrap.js';
 import { run } from './bootstrap-command.js';
@@ -31,15 +30,7 @@ let lab: PostgresLab;
 const captured: string[] = [];
 const log = createLogger({ test: 'leave' }, { write: (l) => captured.push(l) });
 
-async function sql<T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client(lab.node(node).adminConnectionConfig);
-  await c.connect();
-  try {
-    return (await c.query<T>(text, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const sql = <T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []) => labQuery<T>(lab, node, text, params);
 
 const nodes = (names: readonly string[]): NodeSpec[] => names.map((n) => ({ name: n, dsn: lab.node(n).dsn }));
 

@@ -21,10 +21,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LAB_DIR, ensurePostgresInstalled, startPostgresLab, type PostgresLab } from '../../lab/postgres.js';
+import { DEFAULT_LAB_DIR, ensurePostgresInstalled, startPostgresLab, labQuery, type PostgresLab } from '../../lab/postgres.js';
 import { createPool, migrate, REPLICATED_DDL } from '../chat/postgres.js';
 import { createLogger } from '../log.js';
 import { BootstrapError, bootstrapRegion, type BootstrapResult } from './bootstrap.js';
@@ -44,15 +43,7 @@ let lab: PostgresLab;
 const captured: string[] = [];
 const log = createLogger({ test: 'repsets' }, { write: (l) => captured.push(l) });
 
-async function sql<T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client(lab.node(node).adminConnectionConfig);
-  await c.connect();
-  try {
-    return (await c.query<T>(text, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const sql = <T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []) => labQuery<T>(lab, node, text, params);
 
 function settings(node: string, names: readonly string[], over: Partial<BootstrapSettings> = {}): BootstrapSettings {
   return {
