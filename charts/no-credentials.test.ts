@@ -13,8 +13,10 @@ import { readDist } from './dist-writer.js';
 export function credentialFindings(path: string, text: string): string[] {
   const findings: string[] = [];
   const rules: Array<[RegExp, string]> = [
-    [/^kind:\s*Secret\s*$/m, 'a Secret object'],
-    [/^\s*(stringData|data):\s*$/m, 'a data/stringData block'],
+    [/^\s*(- )?kind:\s*Secret\s*$/m, 'a Secret object'],
+    // A Secret's (or ConfigMap's) payload sits at the top level; a nested `data:` is some other
+    // field (e.g. barman-cloud's base-backup settings).
+    [/^(stringData|data):/m, 'a top-level data/stringData block'],
     [/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/, 'PEM material'],
     [/[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, 'credentials in a URL'],
     [/\b(password|passwd|pass|token|secret|apiKey|api_key)[ \t]*[:=][ \t]*(?!<< \$[A-Z_]+ >>)["']?[^\s"'{}]+/im, 'a literal credential value'],
@@ -155,12 +157,18 @@ describe('no credential in dist/', () => {
 
   it.each([
     ['a Secret object', 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n'],
+    ['a Secret object inside a values file', 'extraResources:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: x\n'],
+    ['a top-level data block', 'apiVersion: v1\nkind: ConfigMap\ndata:\n  password-file: x\n'],
     ['a literal password', 'authorization:\n  user: admin\n  password: hunter2\n'],
     ['credentials in a URL', 'urls:\n  - nats://gw:s3cret@nats-headless:7222\n'],
     ['a DSN password', "dsn: 'host=db user=app password=abc'\n"],
     ['PEM material', 'ca: |\n  -----BEGIN CERTIFICATE-----\n'],
   ])('the scanner catches %s (the check can fail)', (_what, text) => {
     expect(credentialFindings('x.yaml', text)).not.toEqual([]);
+  });
+
+  it('accepts a nested data block that is not a payload (barman-cloud base-backup settings)', () => {
+    expect(credentialFindings('x.yaml', 'kind: ObjectStore\nspec:\n  configuration:\n    data:\n      compression: gzip\n')).toEqual([]);
   });
 
   it('accepts env references such as << $NATS_PASSWORD >>', () => {

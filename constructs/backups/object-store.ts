@@ -46,9 +46,9 @@ export class BarmanObjectStore extends ApiObject {
             accessKeyId: { name: secretName, key: accessKeyIdKey },
             secretAccessKey: { name: secretName, key: secretAccessKeyKey },
           },
-          // WAL compressed, two segments uploaded in parallel. (No `data:` block: base backups keep
-          // barman's defaults, and a `data:` key reads like a Secret's to the credential scan.)
+          // WAL and base backups compressed; two WAL segments / two files uploaded in parallel.
           wal: { compression: 'gzip', maxParallel: 2 },
+          data: { compression: 'gzip', jobs: 2 },
         },
         retentionPolicy: props.retention,
         instanceSidecarConfiguration: {
