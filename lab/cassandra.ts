@@ -33,16 +33,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { connect as tcpConnect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import cassandra from 'cassandra-driver';
 import { stringify as toYaml } from 'yaml';
-import { ensureAptPackages, findExecutable, labCacheDir, runLogged, withInstallLock, type AptNeed } from './install.js';
+import { DEFAULT_CONFIG_PATH, REPO_ROOT, ensureAptPackages, findExecutable, labCacheDir, runLogged, withInstallLock, type AptNeed } from './install.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The Cassandra release production runs, and so the lab: `cassandra.serverVersion` of regions/platform.yaml. */
 export function configuredCassandraVersion(): string {
-  return loadConfigFile(join(REPO_ROOT, 'regions', 'platform.yaml')).cassandra.serverVersion;
+  return loadConfigFile(DEFAULT_CONFIG_PATH).cassandra.serverVersion;
 }
 
 /** Where the jars of Cassandra `version` are kept: `<lab cache>/cassandra/<version>/lib`. */
@@ -802,7 +800,7 @@ async function spawnNode(o: ResolvedOptions, node: CassandraLabNode, java: strin
  */
 /** The DC names of the default config's first two regions (by ordinal): the lab mirrors the platform. */
 export function defaultDataCenters(): [string, string] {
-  const regions = [...loadConfigFile(join(REPO_ROOT, 'regions', 'platform.yaml')).regions].sort((a, b) => a.ordinal - b.ordinal);
+  const regions = [...loadConfigFile(DEFAULT_CONFIG_PATH).regions].sort((a, b) => a.ordinal - b.ordinal);
   const [a, b] = regions.map((r) => r.cassandra.datacenter);
   if (!a || !b) throw new Error('regions/platform.yaml needs at least two regions for the two-DC Cassandra lab');
   return [a, b];

@@ -55,10 +55,11 @@ import type { PlatformConfig, Region } from '../regions/schema.js';
 import { ensureCassandraInstalled, labClient, startCassandraLab, type CassandraLabHandle, type CassandraLabNode } from './cassandra.js';
 import { startNatsSuperCluster, type NatsLabRegion, type NatsSuperCluster } from './nats.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
-import { DEFAULT_LAB_DIR as POSTGRES_LAB_DIR, REPO_ROOT, startPostgresLab, type PostgresLab, type PostgresLabNode } from './postgres.js';
+import { DEFAULT_LAB_DIR as POSTGRES_LAB_DIR, startPostgresLab, type PostgresLab, type PostgresLabNode } from './postgres.js';
 
-/** The repository's platform config (regions mn and fsn1, DCs dc1 and dc2). */
-export const DEFAULT_CONFIG_PATH = join(REPO_ROOT, 'regions', 'platform.yaml');
+import { DEFAULT_CONFIG_PATH } from './install.js';
+
+export { DEFAULT_CONFIG_PATH };
 
 /**
  * Default lab root: `<repo>/.lab/chat-lab`, beside the other labs. (When the checkout is in a

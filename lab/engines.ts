@@ -10,13 +10,12 @@
  *   util-linux / mount (the NATS lab's private /etc/hosts) from apt when missing.
  * Idempotent and cheap once installed; serialized by install locks across processes.
  */
-import { join } from 'node:path';
 import { loadConfigFile } from '../regions/load.js';
 import { CASSANDRA_LAB_APT, ensureCassandraInstalled } from './cassandra.js';
-import { aptLockPath, ensureAptPackages, findExecutable, withInstallLock, type AptNeed } from './install.js';
+import { aptLockPath, DEFAULT_CONFIG_PATH, ensureAptPackages, findExecutable, withInstallLock, type AptNeed } from './install.js';
 import { NATS_LAB_APT } from './nats.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
-import { ensurePostgresInstalled, REPO_ROOT } from './postgres.js';
+import { ensurePostgresInstalled } from './postgres.js';
 
 const OPENSSL: AptNeed = { pkg: 'openssl', present: () => findExecutable('openssl') !== undefined, why: "openssl, for the Postgres lab's certificates" };
 
@@ -32,7 +31,7 @@ export interface LabEngines {
 export async function ensureLabEngines(opts: { readonly configPath?: string; readonly log?: (line: string) => void } = {}): Promise<LabEngines> {
   const t0 = Date.now();
   const log = opts.log ?? (() => undefined);
-  const config = loadConfigFile(opts.configPath ?? join(REPO_ROOT, 'regions', 'platform.yaml'));
+  const config = loadConfigFile(opts.configPath ?? DEFAULT_CONFIG_PATH);
   // apt first (one `apt-get update`), so the Postgres install below finds fresh package lists.
   const aptInstalled = await ensureAptPackages([OPENSSL, ...NATS_LAB_APT, ...CASSANDRA_LAB_APT], log);
   const pg = await withInstallLock(aptLockPath(), 'apt', () => ensurePostgresInstalled(), { log });

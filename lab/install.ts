@@ -8,6 +8,13 @@ import { accessSync, constants as fsConstants, mkdirSync, openSync, readFileSync
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (labs resolve everything against it, never the working directory). */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The repository's platform config: the lab runs the engines and versions it names. */
+export const DEFAULT_CONFIG_PATH = join(REPO_ROOT, 'regions', 'platform.yaml');
 
 /**
  * The labs' cache: `$REGIONMESH_CACHE_DIR`, else `$XDG_CACHE_HOME/regionmesh`, else

@@ -37,7 +37,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg, { type ClientConfig } from 'pg';
 
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { REPO_ROOT } from './install.js';
+
+export { REPO_ROOT };
 
 /**
  * `<repo>/.lab/postgres` when the `postgres` OS user can reach it (every parent directory
