@@ -167,7 +167,6 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
   // Backups (only with `backups` in the config): the barman-cloud plugin next to the CNPG
   // operator, an ObjectStore + ScheduledBackup per region's Postgres, a MedusaBackupSchedule per
   // DC (the K8ssandraCluster's medusa block and the pgEdge plugin reference come from the same config).
-  const backupClusterKinds: Array<{ group: string; kind: string }> = [];
   if (c.backups) {
     const b = c.backups;
     for (const r of c.regions) {
@@ -202,7 +201,6 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
         syncOptions: ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
       });
     }
-    backupClusterKinds.push(...BARMAN_CLOUD_CLUSTER_KINDS);
   }
 
   // The chat backend: one Deployment per region, talking only to its own region. A joining
@@ -224,7 +222,7 @@ export function buildPlatform(input: PlatformConfig): PlatformTree {
     platform: c.platform,
     sourceRepos: applicationSets.flatMap((s) => s.sourceRepos),
     destinations: applicationSets.flatMap((s) => s.destinations),
-    clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }, ...OPERATOR_CLUSTER_KINDS, ...backupClusterKinds],
+    clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }, ...OPERATOR_CLUSTER_KINDS, ...(c.backups ? BARMAN_CLOUD_CLUSTER_KINDS : [])],
   });
 
   new RootApplication(bootstrapChart, 'root', {
