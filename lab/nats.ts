@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { envReference, gatewayMergeBlock } from '../constructs/nats/gateway.js';
 import { NatsEnv, natsRegionNames, regionByName } from '../regions/names.js';
 import type { PlatformConfig, Region } from '../regions/schema.js';
-import { ensureAptPackages, findExecutable, type AptNeed } from './install.js';
+import { ensureAptPackages, findExecutable, SYSTEM_DIRS, type AptNeed } from './install.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
 
 /** A user/password pair. */
@@ -89,8 +89,6 @@ export const NATS_LAB_APT: readonly AptNeed[] = [
   { pkg: 'util-linux', present: () => findExecutable('unshare') !== undefined, why: "unshare, for the NATS lab's private /etc/hosts" },
   { pkg: 'mount', present: () => findExecutable('mount') !== undefined, why: "mount --bind, for the NATS lab's private /etc/hosts" },
 ];
-
-const EXTRA_PATH = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin', '/sbin', '/bin'];
 
 /** The loopback address of the region with `ordinal`: 127.0.0.<ordinal+1>. */
 export function loopbackAddress(ordinal: number): string {
@@ -217,7 +215,7 @@ function checkPrivateHosts(workDir: string): void {
 }
 
 function childEnv(vars: Record<string, string>): Record<string, string> {
-  return { PATH: [...EXTRA_PATH].join(':'), LANG: 'C', ...vars };
+  return { PATH: SYSTEM_DIRS.join(':'), LANG: 'C', ...vars };
 }
 
 function tail(file: string, lines = 30): string {
