@@ -30,12 +30,11 @@
 import { loadConfigFile } from '../regions/load.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import cassandra from 'cassandra-driver';
 import { stringify as toYaml } from 'yaml';
 import { DEFAULT_CONFIG_PATH, REPO_ROOT, ensureAptPackages, findExecutable, labCacheDir, runLogged, withInstallLock, type AptNeed } from './install.js';
+import { canListen, exitHook, pollUntil, processes, tailFile, tcpOpen } from './process.js';
 
 
 /** The Cassandra release production runs, and so the lab: `cassandra.serverVersion` of regions/platform.yaml. */
@@ -166,14 +165,6 @@ function resolveOptions(opts: CassandraLabOptions = {}): ResolvedOptions {
 // ---------------------------------------------------------------------------------------------
 // Java and Maven
 
-function executableOnPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 /** Major version of a java binary (`17`), or undefined if it does not run. */
 export function javaMajorVersion(bin: string): number | undefined {
   const r = spawnSync(bin, ['-version'], { encoding: 'utf8', timeout: 20_000 });
@@ -199,7 +190,7 @@ export function findJava(): string {
   }
   const javaHome = process.env['JAVA_HOME'];
   if (javaHome) candidates.push(join(javaHome, 'bin', 'java'));
-  const onPath = executableOnPath('java');
+  const onPath = findExecutable('java');
   if (onPath) candidates.push(onPath);
   let fallback: string | undefined;
   for (const c of candidates) {
@@ -233,7 +224,7 @@ export const CASSANDRA_LAB_APT: readonly AptNeed[] = [
 function findMaven(): string {
   const fromEnv = process.env['CASSANDRA_LAB_MVN'];
   if (fromEnv) return fromEnv;
-  const bin = executableOnPath('mvn') ?? ['/usr/bin/mvn', '/usr/local/bin/mvn'].find((p) => existsSync(p));
+  const bin = findExecutable('mvn');
   if (!bin) throw new Error(MAVEN_MISSING);
   return bin;
 }
@@ -321,7 +312,7 @@ export async function ensureCassandraInstalled(opts: Pick<CassandraLabOptions, '
       throw new Error(`cannot run ${mvn}: ${e.message}; ${MAVEN_MISSING}`);
     });
     if (code !== 0) {
-      throw new Error(`mvn dependency:copy-dependencies for cassandra-all:${version} failed (exit ${code}); last lines of ${mvnLog}:\n${tail(mvnLog, 30)}`);
+      throw new Error(`mvn dependency:copy-dependencies for cassandra-all:${version} failed (exit ${code}); last lines of ${mvnLog}:\n${tailFile(mvnLog, 30)}`);
     }
     const jars = readdirSync(tmpLib).filter((f) => f.endsWith('.jar'));
     if (!jars.includes(`cassandra-all-${version}.jar`)) throw new Error(`Maven did not deliver cassandra-all-${version}.jar into ${tmpLib}`);
@@ -524,14 +515,6 @@ export function cassandraJvmOptions(node: CassandraLabNode, opts: { readonly hea
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 function isAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -546,28 +529,13 @@ function isAlive(pid: number): boolean {
 /** The pid of the running JVM of `node` (found by its conf dir on the command line), if any. */
 export function runningPid(node: CassandraLabNode): number | undefined {
   const marker = `-Dcassandra.config=file://${join(node.confDir, 'cassandra.yaml')}`;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    const argv = cmd.split('\0');
-    if (argv.includes(marker) && argv.includes('org.apache.cassandra.service.CassandraDaemon') && isAlive(Number(entry))) return Number(entry);
-  }
-  return undefined;
+  return processes().find((p) => p.argv.includes(marker) && p.argv.includes('org.apache.cassandra.service.CassandraDaemon') && isAlive(p.pid))?.pid;
 }
 
 // JVMs started by this process for a non-persistent lab: killed when the process exits.
 const ephemeral = new Set<number>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  const killAll = () => {
+const installExitHook = exitHook(
+  () => {
     for (const pid of ephemeral) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -575,25 +543,12 @@ function installExitHook(): void {
         /* gone */
       }
     }
-  };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      killAll();
-      process.removeListener(sig, onSignal);
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.on(sig, onSignal);
-  }
-}
+  },
+  { signals: true },
+);
 
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
-    await sleep(100);
-  }
-  return !isAlive(pid);
+  return (await pollUntil(async () => (isAlive(pid) ? 'running' : undefined), { timeoutMs, intervalMs: 100 })) === undefined;
 }
 
 /** SIGTERM (Cassandra drains and announces shutdown to gossip), SIGKILL after `graceMs`. */
@@ -612,28 +567,6 @@ async function killJvm(pid: number, graceMs = 30_000): Promise<void> {
     if (!(await waitForExit(pid, 10_000))) throw new Error(`Cassandra JVM ${pid} did not exit after SIGKILL`);
   }
   ephemeral.delete(pid);
-}
-
-function canListen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
-function tcpOpen(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -856,7 +789,7 @@ export async function startCassandraLab(opts: CassandraLabOptions = {}): Promise
     const pid = pids.get(n.dc);
     if (pid !== undefined && !isAlive(pid) && runningPid(n) === undefined) {
       throw new Error(
-        `cassandra lab: the ${n.dc} JVM (pid ${pid}) is not running (it exited, or was stopped: call startNode('${n.dc}') first).\n--- ${n.systemLog}\n${tail(n.systemLog, 40)}\n--- ${n.stdoutLog}\n${tail(n.stdoutLog, 20)}`,
+        `cassandra lab: the ${n.dc} JVM (pid ${pid}) is not running (it exited, or was stopped: call startNode('${n.dc}') first).\n--- ${n.systemLog}\n${tailFile(n.systemLog, 40)}\n--- ${n.stdoutLog}\n${tailFile(n.stdoutLog, 20)}`,
       );
     }
   };
@@ -945,22 +878,19 @@ export async function startCassandraLab(opts: CassandraLabOptions = {}): Promise
 
   const waitUntilUp = async (timeoutMs = 240_000) => {
     const started = Date.now();
-    const deadline = started + timeoutMs;
-    let why = 'not checked';
     let lastLogged = '';
-    while (Date.now() < deadline) {
-      why = (await checkUp()) ?? '';
-      if (why === '') {
-        o.log(`cassandra lab: ${o.nodes.map((n) => `${n.dc}@${n.contactPoint}`).join(' + ')} up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-        return;
-      }
-      if (why !== lastLogged) o.log(`cassandra lab: waiting: ${why}`);
-      lastLogged = why;
-      await sleep(1_000);
+    const why = await pollUntil(checkUp, {
+      timeoutMs,
+      intervalMs: 1_000,
+      onWait: (reason) => {
+        if (reason !== lastLogged) o.log(`cassandra lab: waiting: ${reason}`);
+        lastLogged = reason;
+      },
+    });
+    if (why !== undefined) {
+      throw new Error(`cassandra lab not up within ${timeoutMs} ms: ${why}\n${o.nodes.map((n) => `--- ${n.systemLog}\n${tailFile(n.systemLog, 15)}`).join('\n')}`);
     }
-    throw new Error(
-      `cassandra lab not up within ${timeoutMs} ms: ${why}\n${o.nodes.map((n) => `--- ${n.systemLog}\n${tail(n.systemLog, 15)}`).join('\n')}`,
-    );
+    o.log(`cassandra lab: ${o.nodes.map((n) => `${n.dc}@${n.contactPoint}`).join(' + ')} up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   };
 
   const stopNode = async (dc: string) => {

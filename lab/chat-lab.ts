@@ -38,8 +38,6 @@
  * `app/chat/chat.integration.test.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import cassandra from 'cassandra-driver';
 import { bootstrapCassandra } from '../app/cassandra/bootstrap.js';
@@ -56,6 +54,7 @@ import { ensureCassandraInstalled, labClient, startCassandraLab, type CassandraL
 import { startNatsSuperCluster, type NatsLabRegion, type NatsSuperCluster } from './nats.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
 import { DEFAULT_LAB_DIR as POSTGRES_LAB_DIR, startPostgresLab, type PostgresLab, type PostgresLabNode } from './postgres.js';
+import { canListen, EXIT_SIGNALS, processes } from './process.js';
 
 import { DEFAULT_CONFIG_PATH } from './install.js';
 
@@ -236,15 +235,6 @@ export async function engineVersions(lab: Pick<ChatLab, 'regions' | 'cassandra'>
   return { nats, cassandra: cas };
 }
 
-function portFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
 function withGatewayPort(config: PlatformConfig, port: number): PlatformConfig {
   if (config.nats.gateway.port === port) return config;
   return { ...config, nats: { ...config.nats, gateway: { ...config.nats.gateway, port } } };
@@ -298,7 +288,7 @@ export async function startChatLab<R extends string = string>(opts: ChatLabOptio
     if (ports.natsBase) fixed.push([`NATS client port of ${r.name}`, '127.0.0.1', ports.natsBase + 2 * i], [`NATS monitor port of ${r.name}`, '127.0.0.1', ports.natsBase + 2 * i + 1]);
   });
   const busy: string[] = [];
-  for (const [what, h, p] of fixed) if (!(await portFree(h, p))) busy.push(`${h}:${p} (${what})`);
+  for (const [what, h, p] of fixed) if (!(await canListen(h, p))) busy.push(`${h}:${p} (${what})`);
   if (busy.length > 0) throw new Error(`chat lab: port(s) in use: ${busy.join(', ')} — another lab running? (\`npm run lab\` uses ${LAB_PORT_BASE}..${LAB_PORT_BASE + 49}); pass other ports`);
 
   const started: { nats?: NatsSuperCluster; cassandra?: CassandraLabHandle; postgres?: PostgresLab; cql?: cassandra.Client; servers: ChatServer[] } = { servers: [] };
@@ -501,7 +491,8 @@ function secs(ms: number | undefined): string {
   return `${((ms ?? 0) / 1000).toFixed(1)} s`;
 }
 
-export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The signals the NATS and Cassandra labs kill their servers on (lab/process.ts). */
+export const SIGNALS = EXIT_SIGNALS;
 type SignalListener = readonly [NodeJS.Signals, (...args: unknown[]) => void];
 const engineSignalListeners = new WeakMap<object, readonly SignalListener[]>();
 
@@ -575,22 +566,8 @@ export function stopOnSignals(lab: Pick<ChatLab, 'stop'>, opts: { exitCode?: num
 const LAB_PROCESS = /(^|\/)nats-server |org\.apache\.cassandra\.service\.CassandraDaemon|(^|\/)postgres -D /;
 
 export function labProcesses(dir: string): Array<{ pid: number; cmdline: string }> {
-  const out: Array<{ pid: number; cmdline: string }> = [];
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  } catch {
-    return out;
-  }
-  for (const p of pids) {
-    if (Number(p) === process.pid) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-    } catch {
-      continue;
-    }
-    if (cmdline.includes(dir) && LAB_PROCESS.test(cmdline)) out.push({ pid: Number(p), cmdline });
-  }
-  return out;
+  return processes()
+    .filter((p) => p.pid !== process.pid)
+    .map((p) => ({ pid: p.pid, cmdline: p.argv.join(' ').trim() }))
+    .filter((p) => p.cmdline.includes(dir) && LAB_PROCESS.test(p.cmdline));
 }

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { tailText } from './process.js';
 
 /** The repository root (labs resolve everything against it, never the working directory). */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -47,18 +48,6 @@ export function findExecutable(name: string, extraDirs: readonly string[] = []):
     if (isExecutable(candidate)) return candidate;
   }
   return undefined;
-}
-
-export function tailText(text: string, lines = 20): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-export function tailFile(file: string, lines = 20): string {
-  try {
-    return tailText(readFileSync(file, 'utf8'), lines);
-  } catch {
-    return '(no log)';
-  }
 }
 
 function pidAlive(pid: number): boolean {
@@ -146,7 +135,8 @@ export interface AptNeed {
 
 let aptListsUpdated = false;
 
-function aptGet(args: readonly string[]): { ok: boolean; output: string } {
+/** `apt-get <args>` (non-interactive, waiting up to 10 min for dpkg's lock, killed after 20 min): whether it exited 0, and its output. */
+export function aptGet(args: readonly string[]): { ok: boolean; output: string } {
   const r = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], {
     encoding: 'utf8',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', PATH: `${process.env['PATH'] ?? ''}:${SYSTEM_DIRS.join(':')}` },

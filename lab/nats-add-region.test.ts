@@ -20,7 +20,6 @@ import type { PlatformConfig } from '../regions/schema.js';
 import { configWithRegions, tempDir } from '../test/helpers.js';
 import {
   credentialLeaks,
-  freePort,
   gatewayz,
   loopbackAddress,
   natsConfText,
@@ -31,6 +30,7 @@ import {
   type NatsLabRegion,
   type NatsSuperCluster,
 } from './nats.js';
+import { freePort } from './process.js';
 
 /** Log line of a server refusing an inbound gateway whose name is not in its list. */
 const rejected = (gatewayName: string) => new RegExp(`Rejecting connection from gateway "${gatewayName}"`);

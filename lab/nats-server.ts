@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlatformConfig } from '../regions/schema.js';
-import { findExecutable, isExecutable, labCacheDir, tailFile, runLogged, withInstallLock } from './install.js';
+import { findExecutable, isExecutable, labCacheDir, runLogged, withInstallLock } from './install.js';
+import { tailFile } from './process.js';
 
 const MODULE = 'github.com/nats-io/nats-server/v2';
 /** A release tag of the official image: `2.14.2`, optionally with a variant suffix (`-alpine`, `-scratch`). */

@@ -18,7 +18,6 @@ import { configWithRegions, DEFAULT_CONFIG_PATH, tempDir } from '../test/helpers
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
 import {
   credentialLeaks,
-  freePort,
   gatewayz,
   inboundServerIds,
   loopbackAddress,
@@ -28,6 +27,7 @@ import {
   type NatsLabRegion,
   type NatsSuperCluster,
 } from './nats.js';
+import { freePort } from './process.js';
 
 describe('natsConfText', () => {
   it('unquotes << $VAR >> references the way the chart does, leaving other strings quoted', () => {

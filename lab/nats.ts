@@ -22,14 +22,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { envReference, gatewayMergeBlock } from '../constructs/nats/gateway.js';
 import { NatsEnv, natsRegionNames, regionByName } from '../regions/names.js';
 import type { PlatformConfig, Region } from '../regions/schema.js';
 import { ensureAptPackages, findExecutable, SYSTEM_DIRS, type AptNeed } from './install.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
+import { canListen, exitHook, freePort, pollUntil, tailFile } from './process.js';
 
 /** A user/password pair. */
 export interface Credentials {
@@ -96,88 +95,23 @@ export function loopbackAddress(ordinal: number): string {
   return `127.0.0.${ordinal + 1}`;
 }
 
-function canListen(host: string, port: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', () => resolve(undefined));
-    srv.listen({ host, port, exclusive: true }, () => {
-      const addr = srv.address();
-      const got = typeof addr === 'object' && addr ? addr.port : undefined;
-      srv.close(() => resolve(got));
-    });
-  });
-}
-
-/** The kernel's ephemeral (outgoing) port range; a listener there can lose its port to a connect(). */
-function ephemeralPortRange(): [number, number] {
-  try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (lo !== undefined && hi !== undefined && Number.isInteger(lo) && Number.isInteger(hi)) return [lo, hi];
-  } catch {
-    /* not Linux */
-  }
-  return [32768, 60999];
-}
-
-/**
- * A TCP port that is free on every one of `hosts` right now. It is taken outside the
- * ephemeral range, so the lab's own outgoing connections (gateway dials, clients) cannot grab
- * it between this check and the server's bind.
- */
-export async function freePort(hosts: readonly string[] = ['127.0.0.1']): Promise<number> {
-  const [lo, hi] = ephemeralPortRange();
-  const windows: Array<[number, number]> = [];
-  if (lo - 1 >= 20_000 + 1_000) windows.push([20_000, lo - 1]);
-  if (65_535 - (hi + 1) >= 1_000) windows.push([hi + 1, 65_535]);
-  if (windows.length === 0) windows.push([1_024, 65_535]);
-  const targets = hosts.length > 0 ? hosts : ['127.0.0.1'];
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const [from, to] = windows[attempt % windows.length]!;
-    const port = from + randomInt(to - from + 1);
-    let ok = true;
-    for (const h of targets) {
-      if ((await canListen(h, port)) === undefined) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return port;
-  }
-  throw new Error(`no TCP port free on all of ${targets.join(', ')}`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Child processes: every nats-server this module starts is tracked, so a crashed test run does
 // not leak servers (killed on exit and on SIGINT/SIGTERM/SIGHUP).
 
 const live = new Set<ChildProcess>();
-let cleanupInstalled = false;
-
-function killAllNow(): void {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      /* already gone */
+const installCleanup = exitHook(
+  () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
-  }
-}
-
-function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  process.on('exit', killAllNow);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      killAllNow();
-      process.removeListener(sig, onSignal);
-      // Keep the default behaviour (terminate) unless someone else handles the signal.
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.on(sig, onSignal);
-  }
-}
+  },
+  { signals: true },
+);
 
 interface ServerProcess {
   readonly pid: number;
@@ -216,14 +150,6 @@ function checkPrivateHosts(workDir: string): void {
 
 function childEnv(vars: Record<string, string>): Record<string, string> {
   return { PATH: SYSTEM_DIRS.join(':'), LANG: 'C', ...vars };
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 function spawnServer(opts: { bin: string; confPath: string; hostsPath: string; logPath: string; env: Record<string, string> }): ServerProcess {
@@ -268,25 +194,24 @@ function spawnServer(opts: { bin: string; confPath: string; hostsPath: string; l
 
 /** Polls `<monitorUrl>/healthz` until the server answers; fails early if the process dies. */
 async function waitHealthy(p: ServerProcess, monitorUrl: string, what: string, logPath: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    if (!p.isRunning()) {
-      const log = tail(logPath);
-      // No nats-server banner: unshare or the bind mount failed before exec.
-      const hint = /Starting nats-server/.test(log) ? '' : ` (${NEEDS_ROOT})`;
-      throw new Error(`${what} exited during start-up${hint}; last lines of ${logPath}:\n${log}`);
-    }
-    try {
-      const res = await fetch(`${monitorUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      if (res.ok) return;
-      lastError = `HTTP ${res.status}`;
-    } catch (e) {
-      lastError = (e as Error).message;
-    }
-    await sleep(50);
-  }
-  throw new Error(`${what} not healthy on ${monitorUrl} within ${timeoutMs} ms (${lastError}); last lines of ${logPath}:\n${tail(logPath)}`);
+  const lastError = await pollUntil(
+    async () => {
+      if (!p.isRunning()) {
+        const log = tailFile(logPath, 30);
+        // No nats-server banner: unshare or the bind mount failed before exec.
+        const hint = /Starting nats-server/.test(log) ? '' : ` (${NEEDS_ROOT})`;
+        throw new Error(`${what} exited during start-up${hint}; last lines of ${logPath}:\n${log}`);
+      }
+      try {
+        const res = await fetch(`${monitorUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        return res.ok ? undefined : `HTTP ${res.status}`;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
+  if (lastError !== undefined) throw new Error(`${what} not healthy on ${monitorUrl} within ${timeoutMs} ms (${lastError}); last lines of ${logPath}:\n${tailFile(logPath, 30)}`);
 }
 
 interface LaunchedServer {
@@ -325,7 +250,7 @@ async function launchServer(opts: {
       return { proc, clientPort, monitorPort, monitorUrl };
     } catch (e) {
       await proc.stop();
-      const lostPort = tail(opts.logPath)
+      const lostPort = tailFile(opts.logPath, 30)
         .split('\n')
         .some((l) => /address already in use/.test(l) && [clientPort, monitorPort].some((port) => l.includes(`127.0.0.1:${port}`)));
       if (opts.fixedPorts || !lostPort || attempt >= 3) throw e;
@@ -503,7 +428,7 @@ function hostsFileText(entries: ReadonlyArray<{ readonly config: PlatformConfig;
 
 async function checkGatewayPortFree(port: number, hosts: readonly string[]): Promise<void> {
   const busy: string[] = [];
-  for (const h of hosts) if ((await canListen(h, port)) === undefined) busy.push(`${h}:${port}`);
+  for (const h of hosts) if (!(await canListen(h, port))) busy.push(`${h}:${port}`);
   if (busy.length > 0) {
     throw new Error(`gateway port ${port} (config.nats.gateway.port) is in use on ${busy.join(', ')}: stop what holds it or choose another port`);
   }
@@ -677,10 +602,8 @@ export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions):
       return r;
     },
     async waitForGateways(timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      let missing: string[] = [];
-      while (true) {
-        missing = [];
+      const missingLinks = async (): Promise<string | undefined> => {
+        const missing: string[] = [];
         const current = handles();
         for (const r of current) {
           let gz: Gatewayz;
@@ -698,13 +621,10 @@ export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions):
             if ((gz.inbound_gateways?.[peer.gatewayName] ?? []).length === 0) missing.push(`${r.gatewayName} <- ${peer.gatewayName} (inbound)`);
           }
         }
-        if (missing.length === 0) return;
-        if (Date.now() >= deadline) break;
-        await sleep(100);
-      }
-      throw new Error(
-        `NATS gateways not fully connected within ${timeoutMs} ms; missing links:\n  ${missing.join('\n  ')}\n(logs in ${workDir})`,
-      );
+        return missing.length === 0 ? undefined : missing.join('\n  ');
+      };
+      const missing = await pollUntil(missingLinks, { timeoutMs, intervalMs: 100 });
+      if (missing !== undefined) throw new Error(`NATS gateways not fully connected within ${timeoutMs} ms; missing links:\n  ${missing}\n(logs in ${workDir})`);
     },
     async reconfigure(nextConfig: PlatformConfig, ropts: NatsReconfigureOptions = {}) {
       if (reconfiguring) throw new Error('reconfigure is already running on this lab cluster');

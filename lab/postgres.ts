@@ -31,13 +31,12 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg, { type ClientConfig } from 'pg';
 
-import { REPO_ROOT } from './install.js';
+import { aptGet, REPO_ROOT, SYSTEM_DIRS } from './install.js';
+import { exitHook, pollUntil, tailFile, tailText, tcpOpen } from './process.js';
 
 export { REPO_ROOT };
 
@@ -77,7 +76,7 @@ export const LAB_APP_USER = 'app';
 
 const PGLOGICAL_CONTROL = `/usr/share/postgresql/${PG_MAJOR}/extension/pglogical.control`;
 const NODE_NAME = /^[a-z][a-z0-9]{0,30}$/;
-const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const SYSTEM_PATH = SYSTEM_DIRS.join(':');
 
 // ---------------------------------------------------------------------------------------------
 // Installation
@@ -94,21 +93,6 @@ function installed(): { missing: string[] } {
     return { missing: [...APT_PACKAGES] };
   }
   return { missing };
-}
-
-function aptGet(args: string[]): { ok: boolean; output: string } {
-  const r = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', PATH: `${process.env['PATH'] ?? ''}:${SYSTEM_PATH}` },
-    timeout: 15 * 60_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}`;
-  return { ok: r.status === 0, output };
-}
-
-function tailText(text: string, lines = 20): string {
-  return text.trim().split('\n').slice(-lines).join('\n');
 }
 
 /** One line per cluster `pg_lsclusters -h` knows: version, name, port, status. */
@@ -460,19 +444,6 @@ function pgCtlStatus(user: ServerUser, l: NodeLayout): boolean {
   return r.status === 0;
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolveOpen) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    const done = (v: boolean) => {
-      s.destroy();
-      resolveOpen(v);
-    };
-    s.setTimeout(1_000, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
 function psqlAs(user: ServerUser, l: NodeLayout, sql: string, database = 'postgres', timeout = 60_000): string {
   return run(
     join(PG_BIN, 'psql'),
@@ -480,14 +451,6 @@ function psqlAs(user: ServerUser, l: NodeLayout, sql: string, database = 'postgr
     asServerUser(user, { input: sql, timeout }),
     `psql on lab node ${l.name}`,
   );
-}
-
-function tailFile(file: string, lines = 25): string {
-  try {
-    return tailText(readFileSync(file, 'utf8'), lines);
-  } catch {
-    return '(no log)';
-  }
 }
 
 function adminConfig(l: NodeLayout, certs: LabCerts, role: string): ClientConfig {
@@ -540,29 +503,30 @@ function nodeHandle(l: NodeLayout, certs: LabCerts): PostgresLabNode {
   };
 }
 
-// Servers started by any handle in this process: stopped on exit if a test run dies.
+// Servers started by any handle in this process: stopped on exit if a test run dies (on `exit`
+// only; unlike the NATS and Cassandra labs, no signal handlers).
 const startedHere = new Map<string, { user: ServerUser; dataDir: string }>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
+const installExitHook = exitHook(
+  () => {
     for (const { user, dataDir } of startedHere.values()) {
       spawnSync(join(PG_BIN, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '10'], asServerUser(user, { timeout: 15_000 }));
     }
-  });
-}
+  },
+  { signals: false },
+);
 
 async function waitAccepting(user: ServerUser, l: NodeLayout, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    const r = spawnSync(join(PG_BIN, 'pg_isready'), ['-h', l.socketDir, '-p', String(l.port), '-U', user.name, '-d', 'postgres', '-t', '2'], asServerUser(user, { timeout: 5_000 }));
-    if (r.status === 0 && (await portOpen(l.port))) return;
-    last = `${String(r.stdout ?? '')}${String(r.stderr ?? '')}`.trim();
-    await sleep(100);
+  const last = await pollUntil(
+    async () => {
+      const r = spawnSync(join(PG_BIN, 'pg_isready'), ['-h', l.socketDir, '-p', String(l.port), '-U', user.name, '-d', 'postgres', '-t', '2'], asServerUser(user, { timeout: 5_000 }));
+      if (r.status === 0 && (await tcpOpen('127.0.0.1', l.port))) return undefined;
+      return `${String(r.stdout ?? '')}${String(r.stderr ?? '')}`.trim();
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  if (last !== undefined) {
+    throw new Error(`lab node ${l.name} not accepting connections on 127.0.0.1:${l.port} within ${timeoutMs} ms (${last}); log ${l.logPath}:\n${tailFile(l.logPath, 25)}`);
   }
-  throw new Error(`lab node ${l.name} not accepting connections on 127.0.0.1:${l.port} within ${timeoutMs} ms (${last}); log ${l.logPath}:\n${tailFile(l.logPath)}`);
 }
 
 function initdbIfMissing(user: ServerUser, l: NodeLayout): boolean {
@@ -600,7 +564,7 @@ function writeConfig(user: ServerUser, l: NodeLayout, certs: LabCerts, nodeCount
 }
 
 async function startServer(user: ServerUser, l: NodeLayout, timeoutMs: number): Promise<void> {
-  if (await portOpen(l.port)) {
+  if (await tcpOpen('127.0.0.1', l.port)) {
     throw new Error(`port ${l.port} on 127.0.0.1 is already in use by something other than lab node ${l.name}: stop it or choose another basePort`);
   }
   // A stale postmaster.pid (after a crash) is handled by pg_ctl itself.
@@ -610,7 +574,7 @@ async function startServer(user: ServerUser, l: NodeLayout, timeoutMs: number): 
     asServerUser(user, { timeout: timeoutMs + 10_000, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   if (r.status !== 0) {
-    throw new Error(`pg_ctl start for lab node ${l.name} failed (${r.error?.message ?? `exit ${r.status}`}): ${String(r.stderr ?? '').trim()}\nlog ${l.logPath}:\n${tailFile(l.logPath)}`);
+    throw new Error(`pg_ctl start for lab node ${l.name} failed (${r.error?.message ?? `exit ${r.status}`}): ${String(r.stderr ?? '').trim()}\nlog ${l.logPath}:\n${tailFile(l.logPath, 25)}`);
   }
   installExitHook();
   startedHere.set(l.dataDir, { user, dataDir: l.dataDir });
