@@ -1,5 +1,6 @@
 /** The bootstrap's environment contract and its secret handling: pure, no server. */
 import { describe, expect, it } from 'vitest';
+import { envProblems } from '../../test/env-problems.js';
 import { EnvError } from '../env.js';
 import { run } from './bootstrap-command.js';
 import { DataCentersNotReadyError, scrubSecrets, settingsFromEnv, tableId } from './bootstrap.js';
@@ -15,15 +16,7 @@ const BASE = {
   CASSANDRA_APP_PASSWORD: "app-Secret-'2",
 } as const;
 
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    settingsFromEnv(env);
-  } catch (e) {
-    if (e instanceof EnvError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
+const problemsOf = (env: Record<string, string | undefined>): string[] => envProblems(settingsFromEnv, env);
 
 describe('settingsFromEnv', () => {
   it('reads every variable, with defaults for the keyspace and the deadline', () => {

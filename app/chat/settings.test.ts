@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvError } from '../env.js';
+import { envProblems } from '../../test/env-problems.js';
 import { DEFAULTS, settingsFromEnv, settingsSummary } from './settings.js';
 
 const BASE = {
@@ -18,15 +18,7 @@ const BASE = {
   PGSSLMODE: 'require',
 };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    settingsFromEnv(env);
-  } catch (e) {
-    if (e instanceof EnvError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
+const problems = (env: Record<string, string>): string[] => envProblems(settingsFromEnv, env);
 
 describe('serve settings from the environment', () => {
   it('reads the contract with its defaults', () => {

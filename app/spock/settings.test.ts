@@ -2,8 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { envProblems } from '../../test/env-problems.js';
 import { tempDir } from '../../test/helpers.js';
-import { EnvError } from '../env.js';
 import { bootstrapRegion } from './bootstrap.js';
 import { run } from './bootstrap-command.js';
 import { dsnHasPassword, maskDsn, maskSecretsIn, parseConninfo } from './dsn.js';
@@ -22,15 +22,7 @@ const env = (over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv =
   ...over,
 });
 
-function envProblems(e: NodeJS.ProcessEnv): string[] {
-  try {
-    settingsFromEnv(e);
-  } catch (err) {
-    if (err instanceof EnvError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+const problemsOf = (e: NodeJS.ProcessEnv): string[] => envProblems(settingsFromEnv, e);
 
 describe('DSN passwords are refused in every form libpq accepts', () => {
   const withPassword = [
@@ -167,13 +159,13 @@ describe('settingsFromEnv (SPOCK_*)', () => {
     ['leaving and removing', { SPOCK_LEAVE: 'true', SPOCK_NODES: JSON.stringify([NODES[0]]), SPOCK_REMOVED_NODES: 'n2' }, /^SPOCK_REMOVED_NODES: must not be set with SPOCK_LEAVE=true/],
     ['a schema both replicated and region-local', { SPOCK_REPLICATION_SCHEMAS: 'public,chat_local' }, /^SPOCK_LOCAL_SCHEMAS: schema\(s\) chat_local also in SPOCK_REPLICATION_SCHEMAS/],
   ])('%s', (_, over, problem) => {
-    const problems = envProblems(env(over));
+    const problems = problemsOf(env(over));
     expect(problems.some((p) => problem.test(p)), problems.join('\n')).toBe(true);
   });
 
   it('refuses a DSN with a password, naming the node and never the value', () => {
     const nodes = [NODES[0], { name: 'n2', dsn: `${GOOD('h2')} password=${SECRET}` }];
-    const problems = envProblems(env({ SPOCK_NODES: JSON.stringify(nodes) }));
+    const problems = problemsOf(env({ SPOCK_NODES: JSON.stringify(nodes) }));
     expect(problems).toEqual([expect.stringMatching(/^SPOCK_NODES\[1\]\.dsn \(node n2\) contains a password \(password\)/)]);
     expect(problems.join('\n')).not.toContain(SECRET);
   });
@@ -188,8 +180,8 @@ describe('settingsFromEnv (SPOCK_*)', () => {
   });
 
   it('a leaving region with only itself listed, and a remaining one with removed nodes, are valid together with a sync source', () => {
-    expect(envProblems(env({ SPOCK_LEAVE: 'true', SPOCK_NODES: JSON.stringify([NODES[0]]) }))).toEqual([]);
-    expect(envProblems(env({ SPOCK_NODE: 'n2', SPOCK_REMOVED_NODES: 'n3,n4', SPOCK_SYNC_FROM: 'n1' }))).toEqual([]);
+    expect(problemsOf(env({ SPOCK_LEAVE: 'true', SPOCK_NODES: JSON.stringify([NODES[0]]) }))).toEqual([]);
+    expect(problemsOf(env({ SPOCK_NODE: 'n2', SPOCK_REMOVED_NODES: 'n3,n4', SPOCK_SYNC_FROM: 'n1' }))).toEqual([]);
   });
 });
 
@@ -227,12 +219,7 @@ describe('adminConnectionFromEnv (libpq variables)', () => {
   });
 
   it('names bad variables, never their values', () => {
-    let problems: readonly string[] = [];
-    try {
-      adminConnectionFromEnv({ PGPORT: 'x', PGSSLMODE: 'verify-full', PGSSLCERT: join(dir, 'missing.crt'), PGSSLKEY: key });
-    } catch (e) {
-      problems = (e as EnvError).problems;
-    }
+    const problems = envProblems(adminConnectionFromEnv, { PGPORT: 'x', PGSSLMODE: 'verify-full', PGSSLCERT: join(dir, 'missing.crt'), PGSSLKEY: key });
     expect(problems).toEqual([
       'PGPORT: must be a TCP port number',
       'PGSSLCERT: cannot read the file it names (ENOENT)',
