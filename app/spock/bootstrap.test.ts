@@ -8,60 +8,28 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LAB_DIR, REPO_ROOT, ensurePostgresInstalled, startPostgresLab, labQuery, type PostgresLab } from '../../lab/postgres.js';
+import { DEFAULT_LAB_DIR, REPO_ROOT, startPostgresLab, type PostgresLab } from '../../lab/postgres.js';
+import { CREATE_TABLE, FAST, spockLabKit, startEmptyLab, TABLE } from '../../test/spock-lab.js';
 import { createLogger } from '../log.js';
-import { BootstrapError, bootstrapRegion, type BootstrapResult } from './bootstrap.js';
+import { BootstrapError, type BootstrapResult } from './bootstrap.js';
 import { run } from './bootstrap-command.js';
 import { pglogicalDialect, REPLICATION_SETS } from './dialect.js';
-import type { BootstrapSettings, NodeSpec } from './settings.js';
+import type { BootstrapSettings } from './settings.js';
 
 const LAB_DIR = join(DEFAULT_LAB_DIR, 'vitest-bootstrap');
 const BASE_PORT = 25_732;
-const TABLE = 'chat_messages';
-const REPLICATION_WAIT_MS = 15_000;
-const FAST = { pollIntervalMs: 200, stableMs: 1_000, maxBackoffMs: 2_000 } as const;
+const PAIR = ['n1', 'n2'] as const;
 
 let lab: PostgresLab;
 /** Every log line and child output of the file, checked for passwords at the end. */
 const captured: string[] = [];
-
-const sql = <T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []) => labQuery<T>(lab, node, text, params);
-
-function nodes(names: readonly string[] = ['n1', 'n2']): NodeSpec[] {
-  return names.map((n) => ({ name: n, dsn: lab.node(n).dsn }));
-}
-
-function settings(node: string, over: Partial<BootstrapSettings> = {}): BootstrapSettings {
-  return {
-    dialect: 'pglogical',
-    node,
-    nodes: nodes(),
-    replicationSchemas: ['public'],
-    deadlineSeconds: 60,
-    admin: lab.node(node).adminConnectionConfig,
-    ...over,
-  };
-}
-
 const log = createLogger({ test: 'bootstrap' }, { write: (l) => captured.push(l) });
+const kit = spockLabKit(() => lab, log);
+const { sql, nodes, insert, waitFor, waitForRow, snapshot } = kit;
 
-function boot(node: string, over: Partial<BootstrapSettings> = {}): Promise<BootstrapResult> {
-  return bootstrapRegion(settings(node, over), { ...FAST, log });
-}
-
-function commandEnv(node: string, names: readonly string[] = ['n1', 'n2'], extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG') && !k.startsWith('SPOCK_')) env[k] = v;
-  return {
-    ...env,
-    ...lab.node(node).adminEnv,
-    SPOCK_DIALECT: 'pglogical',
-    SPOCK_NODE: node,
-    SPOCK_NODES: JSON.stringify(nodes(names)),
-    SPOCK_DEADLINE_SECONDS: '60',
-    ...extra,
-  };
-}
+/** n1 or n2 in the mesh of both (`over.nodes` for more). */
+const boot = (node: string, over: Partial<BootstrapSettings> = {}): Promise<BootstrapResult> => kit.boot(node, PAIR, over);
+const commandEnv = (node: string, names: readonly string[] = PAIR, extra: Record<string, string> = {}): NodeJS.ProcessEnv => kit.commandEnv(node, names, extra);
 
 /** `regionmesh-app bootstrap-spock` as a real process (the container's entry point). */
 function runCommand(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<{ code: number | null; out: string }> {
@@ -87,53 +55,12 @@ function runCommand(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<{ code:
   });
 }
 
-/** Waits (bounded) until `id` is visible on `node`; returns the elapsed ms. */
-async function waitForRow(node: string, id: string, timeoutMs = REPLICATION_WAIT_MS): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    const rows = await sql(node, `SELECT 1 FROM ${TABLE} WHERE id = $1`, [id]);
-    if (rows.length === 1) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`row ${id} did not reach ${node} within ${timeoutMs} ms`);
-}
-
-async function insert(node: string, body: string): Promise<string> {
-  const id = uuidv7();
-  await sql(node, `INSERT INTO ${TABLE} (id, room_id, body) VALUES ($1, $2, $3)`, [id, uuidv7(), body]);
-  return id;
-}
-
-/** The replication catalogs and slots of a node, as comparable text. */
-async function snapshot(node: string): Promise<Record<string, unknown>> {
-  const one = async (q: string) => (await sql(node, q)).map((r) => JSON.stringify(r));
-  return {
-    node: await one('SELECT * FROM pglogical.node ORDER BY node_id'),
-    nodeInterface: await one('SELECT * FROM pglogical.node_interface ORDER BY if_id'),
-    localNode: await one('SELECT * FROM pglogical.local_node'),
-    subscription: await one('SELECT * FROM pglogical.subscription ORDER BY sub_id'),
-    repsetTables: await one('SELECT set_id, set_reloid::text FROM pglogical.replication_set_table ORDER BY 1, 2'),
-    slots: await one('SELECT slot_name, plugin, database, slot_type FROM pg_replication_slots ORDER BY slot_name'),
-    origins: await one('SELECT roname FROM pg_replication_origin ORDER BY roname'),
-  };
-}
-
-const createTable = `CREATE TABLE IF NOT EXISTS ${TABLE} (id uuid PRIMARY KEY, room_id uuid NOT NULL, body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
-
 beforeAll(async () => {
-  try {
-    const t0 = Date.now();
-    const report = ensurePostgresInstalled();
-    if (report.installed.length > 0) console.info(`installed ${report.installed.join(', ')} in ${Date.now() - t0} ms`);
-  } catch (e) {
-    throw new Error(`PostgreSQL 15 + pglogical are required for app/spock/bootstrap.test.ts and could not be installed: ${(e as Error).message}`);
-  }
   const t0 = Date.now();
-  lab = await startPostgresLab({ nodes: ['n1', 'n2'], basePort: BASE_PORT, dir: LAB_DIR, skipInstall: true });
-  await lab.resetNodes();
+  lab = await startEmptyLab('app/spock/bootstrap.test.ts', { nodes: PAIR, basePort: BASE_PORT, dir: LAB_DIR });
   console.info(`lab (2 nodes, reset) ready in ${Date.now() - t0} ms`);
   // The same table on both nodes first (sync=false needs identical schemas).
-  for (const n of ['n1', 'n2']) await sql(n, createTable);
+  for (const n of PAIR) await sql(n, CREATE_TABLE);
 });
 
 afterAll(async () => {
@@ -194,7 +121,7 @@ describe('bootstrap-spock, pglogical dialect, two regions', () => {
 
   it('three more runs of both regions change nothing and say so', async () => {
     const before = { n1: await snapshot('n1'), n2: await snapshot('n2') };
-    expect((before.n1['slots'] as string[]).length).toBe(1);
+    expect(before.n1.slots).toHaveLength(1);
     for (let i = 0; i < 3; i++) {
       const lines: string[] = [];
       const [r1, code2] = await Promise.all([
@@ -219,11 +146,7 @@ describe('bootstrap-spock, pglogical dialect, two regions', () => {
     const room = uuidv7();
     const user = uuidv7();
     await sql('n2', 'INSERT INTO room_members VALUES ($1, $2)', [room, user]);
-    const t0 = Date.now();
-    while ((await sql('n1', 'SELECT 1 FROM room_members WHERE room_id = $1', [room])).length === 0) {
-      if (Date.now() - t0 > REPLICATION_WAIT_MS) throw new Error('room_members row did not reach n1');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor('room_members row reaching n1', async () => (await sql('n1', 'SELECT 1 FROM room_members WHERE room_id = $1', [room])).length > 0);
   });
 
   it('with a peer down, a run whose subscriptions exist fails at its deadline naming the stuck peer', async () => {

@@ -6,52 +6,36 @@
  * PostgreSQL + pglogical cannot be installed.
  */
 import { join } from 'node:path';
-import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LAB_DIR, ensurePostgresInstalled, startPostgresLab, labQuery, type PostgresLab } from '../../lab/postgres.js';
+import { DEFAULT_LAB_DIR, type PostgresLab } from '../../lab/postgres.js';
+import { CREATE_TABLE, FAST, spockLabKit, startEmptyLab, TABLE } from '../../test/spock-lab.js';
 import { createLogger } from '../log.js';
 import { bootstrapRegion, type BootstrapResult } from './bootstrap.js';
 import { run } from './bootstrap-command.js';
 import { pglogicalDialect } from './dialect.js';
-import { settingsFromEnv, type BootstrapSettings, type NodeSpec } from './settings.js';
+import { settingsFromEnv, type BootstrapSettings } from './settings.js';
 
 const LAB_DIR = join(DEFAULT_LAB_DIR, 'vitest-leave');
 /** bootstrap.test.ts uses 25732-25735; the default lab 25432 (all below the ephemeral port range). */
 const BASE_PORT = 25_742;
 const ALL = ['n1', 'n2', 'n3'] as const;
 const REMAINING = ['n1', 'n2'] as const;
-const TABLE = 'chat_messages';
-const REPLICATION_WAIT_MS = 15_000;
 /** How long a row written on the departed node is given to (wrongly) show up elsewhere. */
 const ISOLATION_WAIT_MS = 3_000;
-const FAST = { pollIntervalMs: 200, stableMs: 1_000, maxBackoffMs: 2_000 } as const;
 
 let lab: PostgresLab;
 const captured: string[] = [];
 const log = createLogger({ test: 'leave' }, { write: (l) => captured.push(l) });
-
-const sql = <T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []) => labQuery<T>(lab, node, text, params);
-
-const nodes = (names: readonly string[]): NodeSpec[] => names.map((n) => ({ name: n, dsn: lab.node(n).dsn }));
-
-/** The command's environment for `node` (libpq admin variables from the lab, SPOCK_* as the generator emits them). */
-function commandEnv(node: string, names: readonly string[], extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG') && !k.startsWith('SPOCK_')) env[k] = v;
-  return { ...env, ...lab.node(node).adminEnv, SPOCK_DIALECT: 'pglogical', SPOCK_NODE: node, SPOCK_NODES: JSON.stringify(nodes(names)), SPOCK_DEADLINE_SECONDS: '60', ...extra };
-}
+const kit = spockLabKit(() => lab, log);
+const { sql, commandEnv, insert, waitForRow, snapshot } = kit;
 
 /** The library call with settings parsed from the command's environment (the env contract end to end). */
 function bootFromEnv(node: string, names: readonly string[], extra: Record<string, string> = {}): Promise<BootstrapResult> {
   return bootstrapRegion({ ...settingsFromEnv(commandEnv(node, names, extra)), admin: lab.node(node).adminConnectionConfig }, { ...FAST, log });
 }
 
-function boot(node: string, over: Partial<BootstrapSettings> = {}): Promise<BootstrapResult> {
-  return bootstrapRegion(
-    { dialect: 'pglogical', node, nodes: nodes(ALL), replicationSchemas: ['public'], deadlineSeconds: 60, admin: lab.node(node).adminConnectionConfig, ...over },
-    { ...FAST, log },
-  );
-}
+/** `node` in the mesh of all three. */
+const boot = (node: string, over: Partial<BootstrapSettings> = {}): Promise<BootstrapResult> => kit.boot(node, ALL, over);
 
 /** The real command in-process for the leaving node; returns its exit code and parsed log lines. */
 async function leaveCommand(node: string): Promise<{ code: number; lines: Array<Record<string, unknown>>; changes: string[] }> {
@@ -62,41 +46,11 @@ async function leaveCommand(node: string): Promise<{ code: number; lines: Array<
   return { code, lines, changes: (done?.['changes'] as string[] | undefined) ?? [] };
 }
 
-async function insert(node: string, body: string): Promise<string> {
-  const id = uuidv7();
-  await sql(node, `INSERT INTO ${TABLE} (id, room_id, body) VALUES ($1, $2, $3)`, [id, uuidv7(), body]);
-  return id;
-}
-
-async function waitForRow(node: string, id: string, timeoutMs = REPLICATION_WAIT_MS): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if ((await sql(node, `SELECT 1 FROM ${TABLE} WHERE id = $1`, [id])).length === 1) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`row ${id} did not reach ${node} within ${timeoutMs} ms`);
-}
-
 /** n1 <-> n2 both ways. */
 async function remainingReplicate(): Promise<number[]> {
   const a = await insert('n1', 'n1 after n3 left');
   const b = await insert('n2', 'n2 after n3 left');
   return [await waitForRow('n2', a), await waitForRow('n1', b)];
-}
-
-/** Replication catalogs, slots and origins of a node, as comparable text. */
-async function snapshot(node: string): Promise<Record<string, string[]>> {
-  const one = async (q: string) => (await sql(node, q)).map((r) => JSON.stringify(r));
-  return {
-    node: await one('SELECT node_id, node_name FROM pglogical.node ORDER BY node_id'),
-    nodeInterface: await one('SELECT * FROM pglogical.node_interface ORDER BY if_id'),
-    localNode: await one('SELECT * FROM pglogical.local_node'),
-    subscription: await one('SELECT sub_name, sub_enabled, sub_slot_name FROM pglogical.subscription ORDER BY sub_name'),
-    replicationSet: await one('SELECT set_name FROM pglogical.replication_set ORDER BY set_id'),
-    repsetTables: await one('SELECT set_id, set_reloid::text FROM pglogical.replication_set_table ORDER BY 1, 2'),
-    slots: await one(`SELECT slot_name, plugin, slot_type FROM pg_replication_slots ORDER BY slot_name`),
-    origins: await one('SELECT roname FROM pg_replication_origin ORDER BY roname'),
-  };
 }
 
 const slotNames = async (node: string) => (await sql<{ slot_name: string }>(node, 'SELECT slot_name FROM pg_replication_slots ORDER BY 1')).map((r) => r.slot_name);
@@ -109,12 +63,14 @@ async function expectN3Gone(): Promise<void> {
     ['n2', 'n1'],
   ] as const) {
     const s = await snapshot(me);
-    expect(s['subscription'], me).toEqual([JSON.stringify({ sub_name: `sub_${peer}_${me}`, sub_enabled: true, sub_slot_name: `pgl_app_${peer}_sub_${peer}_${me}` })]);
+    expect(await sql(me, 'SELECT sub_name, sub_enabled, sub_slot_name FROM pglogical.subscription ORDER BY sub_name'), me).toEqual([
+      { sub_name: `sub_${peer}_${me}`, sub_enabled: true, sub_slot_name: `pgl_app_${peer}_sub_${peer}_${me}` },
+    ]);
     expect((await sql(me, 'SELECT node_name::text FROM pglogical.node ORDER BY 1')).map((r) => r['node_name']), me).toEqual(['n1', 'n2']);
     expect(await slotNames(me), me).toEqual([`pgl_app_${me}_sub_${me}_${peer}`]);
-    expect(s['origins'], me).toEqual([JSON.stringify({ roname: `pgl_app_${peer}_sub_${peer}_${me}` })]);
+    expect(s.origins, me).toEqual([JSON.stringify({ roname: `pgl_app_${peer}_sub_${peer}_${me}` })]);
     expect(JSON.stringify(s), me).not.toContain('n3');
-    expect(s['nodeInterface']!.join(), me).not.toContain(`port=${lab.node('n3').port}`);
+    expect(s.nodeInterface.join(), me).not.toContain(`port=${lab.node('n3').port}`);
   }
 }
 
@@ -127,20 +83,10 @@ async function expectN3Empty(rowsBefore: number): Promise<void> {
   expect(await sql('n3', `SELECT extname FROM pg_extension WHERE extname = 'pglogical'`)).toEqual([{ extname: 'pglogical' }]); // the extension stays
 }
 
-const createTable = `CREATE TABLE IF NOT EXISTS ${TABLE} (id uuid PRIMARY KEY, room_id uuid NOT NULL, body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
-
 beforeAll(async () => {
-  try {
-    const t0 = Date.now();
-    const report = ensurePostgresInstalled();
-    if (report.installed.length > 0) console.info(`installed ${report.installed.join(', ')} in ${Date.now() - t0} ms`);
-  } catch (e) {
-    throw new Error(`PostgreSQL 15 + pglogical are required for app/spock/leave.test.ts and could not be installed: ${(e as Error).message}`);
-  }
   const t0 = Date.now();
-  lab = await startPostgresLab({ nodes: [...ALL], basePort: BASE_PORT, dir: LAB_DIR, skipInstall: true });
-  await lab.resetNodes();
-  for (const n of ALL) await sql(n, createTable);
+  lab = await startEmptyLab('app/spock/leave.test.ts', { nodes: ALL, basePort: BASE_PORT, dir: LAB_DIR });
+  for (const n of ALL) await sql(n, CREATE_TABLE);
   const labMs = Date.now() - t0;
   // The full mesh of three, with the existing flow.
   const t1 = Date.now();

@@ -23,18 +23,18 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LAB_DIR, ensurePostgresInstalled, startPostgresLab, labQuery, type PostgresLab } from '../../lab/postgres.js';
+import { DEFAULT_LAB_DIR, type PostgresLab } from '../../lab/postgres.js';
+import { FAST, spockLabKit, startEmptyLab } from '../../test/spock-lab.js';
 import { createPool, migrate, REPLICATED_DDL } from '../chat/postgres.js';
 import { createLogger } from '../log.js';
-import { BootstrapError, bootstrapRegion, type BootstrapResult } from './bootstrap.js';
+import { BootstrapError, type BootstrapResult } from './bootstrap.js';
 import { run } from './bootstrap-command.js';
 import { run as waitNode } from './wait-node-command.js';
 import type { BootstrapSettings } from './settings.js';
 
 const LAB_DIR = join(DEFAULT_LAB_DIR, 'vitest-repsets');
 const BASE_PORT = 25_752;
-const REPLICATION_WAIT_MS = 15_000;
-const FAST = { pollIntervalMs: 200, stableMs: 1_000, maxBackoffMs: 2_000 } as const;
+const PAIR = ['n1', 'n2'] as const;
 
 /** The chat schema's replicated tables, read from its DDL (not from the bootstrap). */
 const CHAT_TABLES = [...REPLICATED_DDL.join('\n').matchAll(/CREATE TABLE IF NOT EXISTS public\.([a-z_]+)/g)].map((m) => m[1]!);
@@ -42,23 +42,10 @@ const CHAT_TABLES = [...REPLICATED_DDL.join('\n').matchAll(/CREATE TABLE IF NOT 
 let lab: PostgresLab;
 const captured: string[] = [];
 const log = createLogger({ test: 'repsets' }, { write: (l) => captured.push(l) });
+const kit = spockLabKit(() => lab, log);
+const { sql, commandEnv, waitFor } = kit;
 
-const sql = <T extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params: unknown[] = []) => labQuery<T>(lab, node, text, params);
-
-function settings(node: string, names: readonly string[], over: Partial<BootstrapSettings> = {}): BootstrapSettings {
-  return {
-    dialect: 'pglogical',
-    node,
-    nodes: names.map((n) => ({ name: n, dsn: lab.node(n).dsn })),
-    replicationSchemas: ['public'],
-    deadlineSeconds: 60,
-    admin: lab.node(node).adminConnectionConfig,
-    ...over,
-  };
-}
-
-const boot = (node: string, names: readonly string[] = ['n1', 'n2'], over: Partial<BootstrapSettings> = {}): Promise<BootstrapResult> =>
-  bootstrapRegion(settings(node, names, over), { ...FAST, log });
+const boot = (node: string, names: readonly string[] = PAIR, over: Partial<BootstrapSettings> = {}): Promise<BootstrapResult> => kit.boot(node, names, over);
 
 /** Set membership of every user table of public and chat_local on `node`: relation -> sets (independent SQL). */
 async function membership(node: string): Promise<Record<string, string[]>> {
@@ -71,14 +58,6 @@ async function membership(node: string): Promise<Record<string, string[]>> {
       WHERE c.relkind = 'r' AND n.nspname IN ('public', 'chat_local') ORDER BY 1`,
   );
   return Object.fromEntries(rows.map((r) => [r.relation, r.sets]));
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > REPLICATION_WAIT_MS) throw new Error(`${what}: not within ${REPLICATION_WAIT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function insertUser(node: string, name: string): Promise<string> {
@@ -132,16 +111,10 @@ ALTER EVENT TRIGGER lab_include_ddl_repset ENABLE ALWAYS;
 `;
 
 beforeAll(async () => {
-  try {
-    ensurePostgresInstalled();
-  } catch (e) {
-    throw new Error(`PostgreSQL 15 + pglogical are required for app/spock/repsets.test.ts and could not be installed: ${(e as Error).message}`);
-  }
-  lab = await startPostgresLab({ nodes: ['n1', 'n2'], basePort: BASE_PORT, dir: LAB_DIR, skipInstall: true });
-  await lab.resetNodes();
+  lab = await startEmptyLab('app/spock/repsets.test.ts', { nodes: PAIR, basePort: BASE_PORT, dir: LAB_DIR });
   // The chat backend's real migration, as the app role, BEFORE any bootstrap (finding 2's order),
   // plus a public table without a primary key.
-  for (const n of ['n1', 'n2']) {
+  for (const n of PAIR) {
     const pool = createPool(lab.node(n).appConnectionConfig, () => undefined);
     try {
       await migrate(pool, { dialect: 'pglogical' });
@@ -219,8 +192,7 @@ describe('replication sets with the chat schema (pglogical lab, the shared boots
       );
       // The command: exit 1 and the same message in its log.
       const lines: string[] = [];
-      const env: NodeJS.ProcessEnv = { ...lab.node('n1').adminEnv, SPOCK_DIALECT: 'pglogical', SPOCK_NODE: 'n1', SPOCK_NODES: JSON.stringify(settings('n1', ['n1', 'n2']).nodes), SPOCK_DEADLINE_SECONDS: '60' };
-      const code = await run([], { env, write: (l) => (lines.push(l), captured.push(l)), options: FAST });
+      const code = await run([], { env: commandEnv('n1', PAIR), write: (l) => (lines.push(l), captured.push(l)), options: FAST });
       expect(code).toBe(1);
       const failure = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'bootstrap failed');
       expect(String(failure?.['error'])).toContain('scratch (UNLOGGED');
