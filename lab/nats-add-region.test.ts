@@ -10,21 +10,20 @@
  * nothing; marking r3 `leaving` rolls r1/r2 again, which then refuse it, while r1 <-> r2 keep
  * working; deleting it from the list stops it and rolls nobody.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type NatsConnection } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayMergeBlock } from '../constructs/nats/gateway.js';
 import type { PlatformConfig } from '../regions/schema.js';
-import { configWithRegions, tempDir } from '../test/helpers.js';
+import { configWithRegions } from '../test/helpers.js';
+import { NatsLabFixture, parseConf } from '../test/nats-lab.js';
 import {
   credentialLeaks,
   gatewayz,
   loopbackAddress,
   natsConfText,
   randomCredential,
-  startNatsSuperCluster,
   startRogueGateway,
   type Credentials,
   type NatsLabRegion,
@@ -40,17 +39,12 @@ const PROBE_LABEL = 'reload-probe';
 
 describe('adding and removing a region on a real NATS super-cluster', () => {
   let gatewayPort = 0;
-  let workDir: string | undefined;
-  let cluster: NatsSuperCluster | undefined;
-  let etcHostsBefore = '';
-  let failed = false;
-  let startError: unknown;
+  const fixture = new NatsLabFixture('lab-add-region');
   /** Every server pid the lab ran, restarted runs included. */
   const pids = new Set<number>();
   const credentialsSeen = new Set<Credentials>();
   /** Throwaway gateway credentials of the reload probe (never a lab region's). */
   const probeCredentials: Credentials = { user: `probe${randomCredential(12)}`, password: randomCredential(32) };
-  const connections: NatsConnection[] = [];
 
   /** The generated config with `n` regions on the lab's DNS suffix and gateway port. */
   function labConfig(n: number, mutate?: (regions: Array<Record<string, unknown>>) => void): PlatformConfig {
@@ -63,9 +57,9 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
   const config3Joining = () => labConfig(3, (rs) => Object.assign(rs[2]!, { state: 'joining', syncFrom: 'r1' }));
   const config3Leaving = () => labConfig(3, (rs) => Object.assign(rs[2]!, { state: 'leaving' }));
 
+  /** The running cluster; records its servers' pids and credentials for the final checks. */
   function lab(): NatsSuperCluster {
-    if (startError) throw startError;
-    if (!cluster) throw new Error('the super-cluster did not start');
+    const cluster = fixture.lab();
     for (const r of cluster.regions) {
       pids.add(r.pid);
       credentialsSeen.add(r.credentials);
@@ -73,18 +67,7 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
     return cluster;
   }
 
-  async function client(region: NatsLabRegion): Promise<NatsConnection> {
-    const nc = await connect({
-      servers: region.clientUrl,
-      user: region.credentials.user,
-      pass: region.credentials.password,
-      name: `lab-add-region-${region.name}`,
-      timeout: 5_000,
-      reconnect: false,
-    });
-    connections.push(nc);
-    return nc;
-  }
+  const client = (region: NatsLabRegion) => fixture.client(region, { reconnect: false });
 
   /** Counts messages on `subject` in `region` (subscription flushed before it returns). */
   async function counter(region: NatsLabRegion, subject: string): Promise<{ count: () => number }> {
@@ -145,35 +128,16 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
     return gateway.gateways.map((g) => g.name);
   }
 
-  async function closeConnections(): Promise<void> {
-    await Promise.all(connections.splice(0).map((nc) => nc.close().catch(() => undefined)));
-  }
-
-  beforeAll(async () => {
-    try {
-      etcHostsBefore = readFileSync('/etc/hosts', 'utf8');
-      gatewayPort = await freePort([...[1, 2, 3].map(loopbackAddress), PROBE_ADDRESS]);
-      workDir = tempDir('regionmesh-nats-add-region-');
-      cluster = await startNatsSuperCluster({ config: labConfig(2), workDir });
-      await cluster.waitForGateways(15_000);
-    } catch (e) {
-      startError = e;
-    }
-  }, 30_000);
-
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') failed = true;
-    await closeConnections();
-  });
-
-  afterAll(async () => {
-    await closeConnections();
-    await cluster?.stop();
-    if (workDir) {
-      if (failed || !cluster) console.error(`NATS lab files kept for inspection: ${workDir}`);
-      else rmSync(workDir, { recursive: true, force: true });
-    }
-  }, 20_000);
+  beforeAll(
+    () =>
+      fixture.start('regionmesh-nats-add-region-', async () => {
+        gatewayPort = await freePort([...[1, 2, 3].map(loopbackAddress), PROBE_ADDRESS]);
+        return labConfig(2);
+      }),
+    30_000,
+  );
+  afterEach((ctx) => fixture.afterEach(ctx));
+  afterAll(() => fixture.stop(), 20_000);
 
   it('r3 is refused while r1 and r2 still run the 2-region conf (a reload does not apply it; the roll is required)', async () => {
     const c = lab();
@@ -324,21 +288,16 @@ describe('adding and removing a region on a real NATS super-cluster', () => {
     const c = lab();
     await c.stop();
     const credentials = [c.gatewayCredentials, ...credentialsSeen];
-    const files = readdirSync(workDir!);
+    const files = readdirSync(fixture.workDir!);
     expect(files).toEqual(expect.arrayContaining(['hosts', 'r1.conf', 'r1.log', 'r1.run1.conf', 'r1.run1.log', 'r1.run2.log', 'r3.log', `${PROBE_LABEL}.log`]));
     for (const f of files) {
-      const text = readFileSync(join(workDir!, f), 'utf8');
+      const text = readFileSync(join(fixture.workDir!, f), 'utf8');
       expect(credentialLeaks(text, credentials), `${f} shows a lab credential`).toEqual([]);
       // The probe's throwaway password is in its own log only (its refused reload, asserted above).
       if (f !== `${PROBE_LABEL}.log`) expect(text.includes(probeCredentials.password), `${f} contains the probe's gateway password`).toBe(false);
     }
     expect(pids.size).toBeGreaterThanOrEqual(7); // r1, r2: 3 runs each; r3: 1
     for (const pid of pids) expect(() => process.kill(pid, 0), `process ${pid} still running`).toThrow();
-    expect(readFileSync('/etc/hosts', 'utf8')).toBe(etcHostsBefore);
+    expect(readFileSync('/etc/hosts', 'utf8')).toBe(fixture.etcHostsBefore);
   });
 });
-
-/** nats.conf text back to data: the inverse of natsConfText for `$VAR` values. */
-function parseConf(text: string): Record<string, unknown> {
-  return JSON.parse(text.replace(/: (\$[A-Za-z_][A-Za-z0-9_]*)(,?)$/gm, ': "<< $1 >>"$2')) as Record<string, unknown>;
-}

@@ -5,16 +5,16 @@
  */
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, headers, type Msg, type NatsConnection } from 'nats';
+import { connect, headers, type Msg } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { envReference, gatewayMergeBlock } from '../constructs/nats/gateway.js';
 import { NatsEnv } from '../regions/names.js';
 import type { PlatformConfig } from '../regions/schema.js';
 import { loadConfigFile } from '../regions/load.js';
-import { configWithRegions, DEFAULT_CONFIG_PATH, tempDir } from '../test/helpers.js';
+import { configWithRegions, DEFAULT_CONFIG_PATH } from '../test/helpers.js';
+import { NatsLabFixture, parseConf } from '../test/nats-lab.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
 import {
   credentialLeaks,
@@ -22,12 +22,10 @@ import {
   inboundServerIds,
   loopbackAddress,
   natsConfText,
-  startNatsSuperCluster,
   startRogueGateway,
   type NatsLabRegion,
-  type NatsSuperCluster,
 } from './nats.js';
-import { freePort } from './process.js';
+import { canListen, freePort } from './process.js';
 
 describe('natsConfText', () => {
   it('unquotes << $VAR >> references the way the chart does, leaving other strings quoted', () => {
@@ -98,31 +96,9 @@ const EXTRA_ADDRESSES = ['127.0.0.201', '127.0.0.202', '127.0.0.203'] as const;
 
 describe('NATS super-cluster from the generated gateway block (real nats-server)', () => {
   let config: PlatformConfig;
-  let workDir: string;
-  let cluster: NatsSuperCluster | undefined;
-  let etcHostsBefore: string;
-  const connections: NatsConnection[] = [];
-  let failed = false;
-  /** Why the super-cluster did not start: every test fails with it (nothing is skipped). */
-  let startError: unknown;
-
-  function lab(): NatsSuperCluster {
-    if (startError) throw startError;
-    if (!cluster) throw new Error('the super-cluster did not start');
-    return cluster;
-  }
-
-  async function client(region: NatsLabRegion): Promise<NatsConnection> {
-    const nc = await connect({
-      servers: region.clientUrl,
-      user: region.credentials.user,
-      pass: region.credentials.password,
-      name: `lab-test-${region.name}`,
-      timeout: 5_000,
-    });
-    connections.push(nc);
-    return nc;
-  }
+  const fixture = new NatsLabFixture('lab-test');
+  const lab = () => fixture.lab();
+  const client = (region: NatsLabRegion) => fixture.client(region);
 
   /**
    * Subscribes in `to`, then publishes from `from` every 100 ms until the message arrives
@@ -154,36 +130,22 @@ describe('NATS super-cluster from the generated gateway block (real nats-server)
     return got;
   }
 
-  beforeAll(async () => {
-    try {
-      // Never skip silently: a nats-server that cannot be installed fails every test here with why.
-      etcHostsBefore = readFileSync('/etc/hosts', 'utf8');
-      const loopbacks = Array.from({ length: REGIONS }, (_, i) => loopbackAddress(i + 1));
-      const gatewayPort = await freePort([...loopbacks, ...EXTRA_ADDRESSES]);
-      config = configWithRegions(REGIONS, (c) => {
-        c.dns.clusterSuffix = 'lab';
-        c.nats!.gateway = { ...c.nats!.gateway, port: gatewayPort };
-      });
-      workDir = tempDir('regionmesh-nats-lab-');
-      cluster = await startNatsSuperCluster({ config, workDir });
-      await cluster.waitForGateways(15_000);
-    } catch (e) {
-      startError = e;
-    }
-  }, 40_000);
-
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') failed = true;
-  });
-
-  afterAll(async () => {
-    await Promise.all(connections.map((nc) => nc.close().catch(() => undefined)));
-    await cluster?.stop();
-    if (workDir) {
-      if (failed || !cluster) console.error(`NATS lab files kept for inspection: ${workDir}`);
-      else rmSync(workDir, { recursive: true, force: true });
-    }
-  }, 20_000);
+  // Never skip silently: a nats-server that cannot be installed fails every test here with why.
+  beforeAll(
+    () =>
+      fixture.start('regionmesh-nats-lab-', async () => {
+        const loopbacks = Array.from({ length: REGIONS }, (_, i) => loopbackAddress(i + 1));
+        const gatewayPort = await freePort([...loopbacks, ...EXTRA_ADDRESSES]);
+        config = configWithRegions(REGIONS, (c) => {
+          c.dns.clusterSuffix = 'lab';
+          c.nats!.gateway = { ...c.nats!.gateway, port: gatewayPort };
+        });
+        return config;
+      }),
+    40_000,
+  );
+  afterEach((ctx) => fixture.afterEach(ctx));
+  afterAll(() => fixture.stop(), 20_000);
 
   it("runs the nats-server release of regions/platform.yaml's NATS image tag (each server's /varz)", async () => {
     const c = lab();
@@ -327,6 +289,7 @@ describe('NATS super-cluster from the generated gateway block (real nats-server)
   it('keeps credentials out of conf and log files, and never touches the real /etc/hosts', () => {
     const c = lab();
     const credentials = [c.gatewayCredentials, ...c.regions.map((r) => r.credentials)];
+    const workDir = fixture.workDir!;
     const files = readdirSync(workDir);
     expect(files).toEqual(expect.arrayContaining(['hosts', 'r1.conf', 'r1.log', 'r2.conf', 'r3.log', 'rogue.log']));
     for (const f of files) {
@@ -334,7 +297,7 @@ describe('NATS super-cluster from the generated gateway block (real nats-server)
       expect(credentialLeaks(readFileSync(join(workDir, f), 'utf8'), credentials), `${f} shows a credential`).toEqual([]);
     }
     const hosts = readFileSync('/etc/hosts', 'utf8');
-    expect(hosts).toBe(etcHostsBefore);
+    expect(hosts).toBe(fixture.etcHostsBefore);
     expect(hosts).not.toContain('astring-r1.lab');
   });
 
@@ -346,20 +309,7 @@ describe('NATS super-cluster from the generated gateway block (real nats-server)
     const port = config.nats.gateway.port;
     for (const r of c.regions) {
       await expect(fetch(`${r.monitorUrl}/healthz`, { signal: AbortSignal.timeout(1_000) })).rejects.toThrow();
-      expect(await canBind(loopbackAddress(r.ordinal), port), `gateway port still held on ${r.gatewayAddress}`).toBe(true);
+      expect(await canListen(loopbackAddress(r.ordinal), port), `gateway port still held on ${r.gatewayAddress}`).toBe(true);
     }
   });
 });
-
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
-/** nats.conf text back to data: the inverse of natsConfText for `$VAR` values. */
-function parseConf(text: string): Record<string, unknown> {
-  return JSON.parse(text.replace(/: (\$[A-Za-z_][A-Za-z0-9_]*)(,?)$/gm, ': "<< $1 >>"$2')) as Record<string, unknown>;
-}
