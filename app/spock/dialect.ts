@@ -22,7 +22,11 @@ export const DIALECTS: readonly DialectName[] = ['spock', 'pglogical'];
 /** The built-in replication sets every subscription uses (Spock's default; pglogical has them too). */
 export const REPLICATION_SETS: readonly string[] = ['default', 'default_insert_only', 'ddl_sql'];
 
-/** `sub_<provider>_<subscriber>`, created on the subscriber (the pgEdge chart's naming). */
+/**
+ * `sub_<provider>_<subscriber>`, created on the subscriber (the pgEdge chart's naming). The
+ * generator's regions/names.ts `spockSubscriptionName` is the same rule (the image ships app/
+ * only, so it cannot import it): test/spock-names.test.ts keeps the two equal.
+ */
 export function subscriptionName(provider: string, subscriber: string): string {
   return `sub_${provider}_${subscriber}`;
 }
