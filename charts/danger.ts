@@ -1,143 +1,78 @@
 /**
  * Changes that lose data or break identity, found by comparing the state of the deployed
  * dist with the next config. Each has an exact id; the config accepts one by listing that
- * id in `acknowledgedChanges`. Rules are declarative, aws-cdk style: one function each.
+ * id in `acknowledgedChanges`. Rules are declarative, aws-cdk style: one function each. The
+ * rules here are about regions as a whole; each component adds its own (ComponentDefinition.danger).
  */
+import { enabledComponents, type ComponentDefinition, type DangerousChange, type DangerRule, type PlatformState } from '../constructs/component.js';
+import { COMPONENTS } from '../constructs/components.js';
+import { regionsByName } from '../constructs/danger-rules.js';
 import type { PlatformConfig } from '../regions/schema.js';
-import { describeLocation, platformState, STATE_FILE, type BaseState, type DistLocation, type PlatformState, type RegionState } from './state.js';
+import { describeLocation, platformState, STATE_FILE, type BaseState, type DistLocation } from './state.js';
 
-export interface DangerousChange {
-  /** What to write in `acknowledgedChanges` to accept it. */
-  readonly id: string;
-  /** What happens if it goes ahead. */
-  readonly message: string;
-}
+export type { DangerousChange };
 
-type Rule = (base: PlatformState, next: PlatformState) => DangerousChange[];
-
-const byName = (s: PlatformState) => new Map(s.regions.map((r) => [r.name, r]));
 const byOrdinal = (s: PlatformState) => new Map(s.regions.map((r) => [r.ordinal, r]));
 
-function major(version: string): number {
-  const m = /(\d+)(?:\.\d+)*(?:[^:]*)$/.exec(version.includes(':') ? version.split(':').pop()! : version);
-  return m ? Number(m[1]) : NaN;
+/** Rules about whole regions; what each component loses is in its `danger.renamed` / `danger.regionData`. */
+function regionRules(components: readonly ComponentDefinition[]): DangerRule[] {
+  const renamed = ['its ArgoCD Applications are replaced', ...components.flatMap((d) => (d.danger?.renamed ? [d.danger.renamed] : []))];
+  const renamedRegions: DangerRule = (base, next) => {
+    const baseByName = regionsByName(base);
+    const nextByOrdinal = byOrdinal(next);
+    return base.regions.flatMap((old) => {
+      const same = nextByOrdinal.get(old.ordinal);
+      if (!same || same.name === old.name || baseByName.has(same.name)) return [];
+      return [{ id: `rename-region:${old.name}->${same.name}`, message: `region ${old.name} (ordinal ${old.ordinal}) is renamed to ${same.name}: ${renamed.join('; ')}` }];
+    });
+  };
+
+  const removedRegions: DangerRule = (base, next) => {
+    const nextByName = regionsByName(next);
+    const nextByOrdinal = byOrdinal(next);
+    return base.regions.flatMap((old) => {
+      if (nextByName.has(old.name) || nextByOrdinal.has(old.ordinal)) return []; // kept, or renamed (own rule)
+      if (old.state === 'leaving') return []; // the last step of leaving: its keyspaces and subscriptions are gone
+      const data = components.flatMap((d) => (d.danger?.regionData ? [d.danger.regionData(old)] : []));
+      return [
+        {
+          id: `remove-region:${old.name}`,
+          message: `region ${old.name} is removed while ${data.length > 0 ? `${data.join(' and ')} still hold data` : 'it still holds data'} (set state: leaving first, sync, then remove it)`,
+        },
+      ];
+    });
+  };
+
+  const addedRegions: DangerRule = (base, next) => {
+    const baseByName = regionsByName(base);
+    const baseByOrdinal = byOrdinal(base);
+    return next.regions
+      .filter((r) => !baseByName.has(r.name) && !baseByOrdinal.has(r.ordinal) && r.state === 'active')
+      .map((r) => ({
+        id: `add-region-active:${r.name}`,
+        message: `region ${r.name} is added as active: nothing is copied to it from the other regions (add it with state: joining and syncFrom first)`,
+      }));
+  };
+
+  const lastRegion: DangerRule = (base, next) => {
+    const active = (s: PlatformState) => s.regions.filter((r) => r.state === 'active').length;
+    if (active(base) > 0 && active(next) === 0) {
+      return [{ id: 'remove-last-region', message: 'no region stays active: nobody serves users and no region holds the data of record' }];
+    }
+    return [];
+  };
+  return [renamedRegions, removedRegions, addedRegions, lastRegion];
 }
 
-const renamedRegions: Rule = (base, next) => {
-  const out: DangerousChange[] = [];
-  const nextByOrdinal = byOrdinal(next);
-  const nextByName = byName(next);
-  for (const old of base.regions) {
-    const same = nextByOrdinal.get(old.ordinal);
-    if (same && same.name !== old.name && !byName(base).has(same.name)) {
-      out.push({
-        id: `rename-region:${old.name}->${same.name}`,
-        message: `region ${old.name} (ordinal ${old.ordinal}) is renamed to ${same.name}: its NATS cluster, servers and ArgoCD Applications are replaced, and JetStream loses its RAFT identity`,
-      });
-    }
-    const moved = nextByName.get(old.name);
-    if (moved && moved.ordinal !== old.ordinal) {
-      out.push({
-        id: `change-ordinal:${old.name}:${old.ordinal}->${moved.ordinal}`,
-        message: `region ${old.name} changes ordinal ${old.ordinal} -> ${moved.ordinal}: its Spock node n${old.ordinal} and CNPG Cluster are replaced by an empty n${moved.ordinal}, and snowflake ids may collide`,
-      });
-    }
-  }
-  return out;
-};
-
-const identityChanges: Rule = (base, next) => {
-  const out: DangerousChange[] = [];
-  const nextByName = byName(next);
-  for (const old of base.regions) {
-    const now = nextByName.get(old.name);
-    if (now && now.datacenter !== old.datacenter) {
-      out.push({
-        id: `change-datacenter:${old.name}:${old.datacenter}->${now.datacenter}`,
-        message: `Cassandra DC ${old.datacenter} of region ${old.name} is renamed to ${now.datacenter}: the operator would delete the DC and its volumes and start an empty one`,
-      });
-    }
-  }
-  if (base.cassandra.clusterName !== next.cassandra.clusterName) {
-    out.push({
-      id: `change-cassandra-cluster-name:${base.cassandra.clusterName}->${next.cassandra.clusterName}`,
-      message: `the K8ssandraCluster ${base.cassandra.clusterName} is replaced by ${next.cassandra.clusterName}: a new, empty Cassandra cluster`,
-    });
-  }
-  if (base.postgres.appName !== next.postgres.appName) {
-    out.push({
-      id: `change-pgedge-appname:${base.postgres.appName}->${next.postgres.appName}`,
-      message: `pgEdge appName ${base.postgres.appName} -> ${next.postgres.appName} renames every CNPG Cluster: new, empty databases in every region`,
-    });
-  }
-  return out;
-};
-
-const removedRegions: Rule = (base, next) => {
-  const out: DangerousChange[] = [];
-  const nextByName = byName(next);
-  const nextByOrdinal = byOrdinal(next);
-  for (const old of base.regions) {
-    if (nextByName.has(old.name) || nextByOrdinal.has(old.ordinal)) continue; // kept, or renamed (own rule)
-    if (old.state === 'leaving') continue; // the last step of leaving: its keyspaces and subscriptions are gone
-    out.push({
-      id: `remove-region:${old.name}`,
-      message: `region ${old.name} is removed while its Cassandra DC ${old.datacenter} and database n${old.ordinal} still hold data (set state: leaving first, sync, then remove it)`,
-    });
-  }
-  return out;
-};
-
-const addedRegions: Rule = (base, next) => {
-  const baseByName = byName(base);
-  const baseByOrdinal = byOrdinal(base);
-  return next.regions
-    .filter((r) => !baseByName.has(r.name) && !baseByOrdinal.has(r.ordinal) && r.state === 'active')
-    .map((r) => ({
-      id: `add-region-active:${r.name}`,
-      message: `region ${r.name} is added as active: its Cassandra DC is not rebuilt and its database copies nothing (add it with state: joining and syncFrom first)`,
-    }));
-};
-
-const shrunkDatacenters: Rule = (base, next) => {
-  const nextByName = byName(next);
-  return base.regions.flatMap((old): DangerousChange[] => {
-    const now = nextByName.get(old.name);
-    if (!now || now.size >= old.size) return [];
-    return [
-      {
-        id: `shrink-datacenter:${old.name}:${old.size}->${now.size}`,
-        message: `Cassandra DC ${old.datacenter} shrinks from ${old.size} to ${now.size} nodes: decommissioned nodes stream their data away; below the replication factor LOCAL_QUORUM fails`,
-      },
-    ];
-  });
-};
-
-const downgrades: Rule = (base, next) => {
-  const out: DangerousChange[] = [];
-  const check = (what: string, from: string, to: string) => {
-    if (major(to) < major(from)) {
-      out.push({
-        id: `downgrade-${what}:${from}->${to}`,
-        message: `${what} goes from major ${major(from)} to ${major(to)}: data files written by the newer major cannot be read by the older one`,
-      });
-    }
-  };
-  check('cassandra', base.cassandra.serverVersion, next.cassandra.serverVersion);
-  check('postgres', base.postgres.image, next.postgres.image);
-  check('nats', base.nats.image, next.nats.image);
-  return out;
-};
-
-const lastRegion: Rule = (base, next) => {
-  const active = (s: PlatformState) => s.regions.filter((r: RegionState) => r.state === 'active').length;
-  if (active(base) > 0 && active(next) === 0) {
-    return [{ id: 'remove-last-region', message: 'no region stays active: nobody serves users and no region holds the data of record' }];
-  }
-  return [];
-};
-
-export const DANGER_RULES: readonly Rule[] = [renamedRegions, identityChanges, removedRegions, addedRegions, shrunkDatacenters, downgrades, lastRegion];
+/**
+ * Every rule that applies to `next`: the region rules, then each enabled component's rules
+ * (a component whose section the base state lacks is new there: nothing of it is deployed yet).
+ */
+export function dangerRules(base: PlatformState, next: PlatformConfig, list: readonly ComponentDefinition[]): DangerRule[] {
+  const components = enabledComponents(next, list);
+  const deployed = components.filter((d) => d.state?.section === undefined || base[d.state.section.key] !== undefined);
+  return [...regionRules(components), ...deployed.flatMap((d) => d.danger?.rules ?? [])];
+}
 
 export interface DangerReport {
   /** Every dangerous change, acknowledged or not. */
@@ -166,11 +101,11 @@ function missingState(where: DistLocation, files: number): DangerousChange {
   };
 }
 
-export function assessDanger(base: BaseState, next: PlatformConfig): DangerReport {
+export function assessDanger(base: BaseState, next: PlatformConfig, components: readonly ComponentDefinition[] = COMPONENTS): DangerReport {
   const acks = new Set(next.acknowledgedChanges);
   const changes =
     base.kind === 'state'
-      ? DANGER_RULES.flatMap((rule) => rule(base.state, platformState(next)))
+      ? dangerRules(base.state, next, components).flatMap((rule) => rule(base.state, platformState(next, components)))
       : base.kind === 'missing'
         ? [missingState(base.where, base.files)]
         : [];

@@ -4,6 +4,10 @@
  * (refused unless acknowledged). Pure: base and next dist come in as `{path: content}`.
  */
 import { parse } from 'yaml';
+import type { ComponentDefinition, DistObject, EffectsOf } from '../constructs/component.js';
+import { COMPONENTS } from '../constructs/components.js';
+import { same } from '../constructs/plan-effects.js';
+import { Labels } from '../regions/names.js';
 import type { PlatformConfig } from '../regions/schema.js';
 import { assessDanger, type DangerReport } from './danger.js';
 import { diffDist, ownerOf } from './dist-writer.js';
@@ -29,227 +33,91 @@ export interface Plan {
   readonly summary: string;
 }
 
-type Obj = Record<string, any>;
+const yamlOf = (text: string | undefined): DistObject | undefined => (text === undefined ? undefined : (parse(text) as DistObject));
 
-const yamlOf = (text: string | undefined): Obj | undefined => (text === undefined ? undefined : (parse(text) as Obj));
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** The Application (and its component) that syncs a dist path. */
+interface Owner {
+  readonly application: string;
+  readonly component?: string;
+}
 
 /** Maps dist paths to the Application that syncs them, from the ApplicationSets of both sides. */
-function applicationIndex(files: DistFiles[], distRoot: string, rootApp: string): (path: string) => string {
-  const byPrefix = new Map<string, string>();
+function applicationIndex(files: DistFiles[], distRoot: string, rootApp: string): (path: string) => Owner {
+  const byPrefix = new Map<string, Owner>();
+  const escaped = distRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const strip = (p: string) => p.replace(/^\$values\//, '').replace(new RegExp(`^${escaped}/`), '');
   for (const f of files) {
     for (const [path, text] of f) {
       if (!path.startsWith('argocd/applicationset-')) continue;
       const set = yamlOf(text)!;
+      const component = set['metadata']?.labels?.[Labels.component] as string | undefined;
       for (const e of set['spec']?.generators?.[0]?.list?.elements ?? []) {
-        const strip = (p: string) => p.replace(/^\$values\//, '').replace(new RegExp(`^${distRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`), '');
-        byPrefix.set(`${strip(e.manifests)}/`, e.name);
-        if (e.valueFile) byPrefix.set(strip(e.valueFile), e.name);
+        const owner = { application: e.name as string, ...(component ? { component } : {}) };
+        byPrefix.set(`${strip(e.manifests)}/`, owner);
+        if (e.valueFile) byPrefix.set(strip(e.valueFile), owner);
       }
     }
   }
   return (path) => {
-    if (path.startsWith('argocd/') || path.startsWith('bootstrap/')) return rootApp;
-    for (const [prefix, app] of byPrefix) if (path === prefix || path.startsWith(prefix)) return app;
-    return '(docs)';
+    if (path.startsWith('argocd/') || path.startsWith('bootstrap/')) return { application: rootApp };
+    for (const [prefix, owner] of byPrefix) if (path === prefix || path.startsWith(prefix)) return owner;
+    return { application: '(docs)' };
   };
 }
 
-/** Kubernetes quantity in bytes (binary and decimal suffixes), for comparing sizes. */
-function bytes(q: string): number {
-  const m = /^([0-9.]+)([KMGTPE]i?|k)?$/.exec(q);
-  if (!m) return NaN;
-  const unit = m[2] ?? '';
-  const power = { '': 0, k: 1, K: 1, M: 2, G: 3, T: 4, P: 5, E: 6 }[unit.replace('i', '')] ?? NaN;
-  return Number(m[1]) * (unit.endsWith('i') ? 1024 : 1000) ** power;
-}
+/** Effects of a values file no component describes: the chart is installed, let go, or its pods restart. */
+const chartValuesEffects = (chart: string): EffectsOf => ({ cluster, before: b, after: a }) => {
+  if (!b) return [`${chart} is installed in ${cluster}`];
+  if (!a) return [`${chart} in ${cluster} is no longer managed (workloads preserved)`];
+  return [`${chart} pods in ${cluster} restart with the new values`];
+};
 
-/**
- * PostgreSQL settings of `postmaster` context (PostgreSQL docs, "Setting Parameters"): a
- * change takes effect only after a restart. The generator sets these; any other changed
- * setting is reloaded.
- */
-const RESTART_SETTINGS: ReadonlySet<string> = new Set([
-  'shared_preload_libraries',
-  'wal_level',
-  'track_commit_timestamp',
-  'max_replication_slots',
-  'max_wal_senders',
-  'max_worker_processes',
-  'max_connections',
-  'shared_buffers',
-]);
-
-/** Names of the changed entries of a CNPG `postgresql` block: parameters by name, other keys (pg_hba...) as a whole. */
-function changedSettings(b: Obj, a: Obj): string[] {
-  const params = (x: Obj) => (x['parameters'] ?? {}) as Obj;
-  const names = [...new Set([...Object.keys(params(b)), ...Object.keys(params(a))])].filter((k) => !same(params(b)[k], params(a)[k]));
-  const blocks = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => k !== 'parameters' && !same(b[k], a[k]));
-  return [...names, ...blocks].sort();
-}
-
-/**
- * What a changed pgEdge values file does to the region's CNPG Cluster, as CloudNativePG
- * handles each field (cloudnative-pg docs: scaling, storage, rolling updates).
- */
-function pgEdgeEffects(cluster: string, b: Obj, a: Obj): string[] {
-  const sb = (b['pgEdge']?.clusterSpec ?? {}) as Obj;
-  const sa = (a['pgEdge']?.clusterSpec ?? {}) as Obj;
-  const node = `pgEdge node ${a['pgEdge']?.nodes?.[0]?.name ?? '?'} in ${cluster}`;
-  const out: string[] = [];
-
-  const [ib, ia] = [Number(sb['instances'] ?? 1), Number(sa['instances'] ?? 1)];
-  if (ia > ib) {
-    out.push(`${node}: CloudNativePG adds ${ia - ib} standby pod(s) (${ib} -> ${ia} instances), each cloned from the primary with pg_basebackup onto a new PVC; running pods do not restart`);
-  } else if (ia < ib) {
-    out.push(
-      `${node}: CloudNativePG removes ${ib - ia} standby pod(s) (${ib} -> ${ia} instances) and deletes their PVCs; the primary and its data stay` +
-        (ia === 1 ? '; with 1 instance nothing takes over when the primary pod or its Kubernetes node fails (writes in this region stop until it is back)' : ''),
-    );
-  }
-
-  const [zb, za] = [String(sb['storage']?.size ?? ''), String(sa['storage']?.size ?? '')];
-  if (zb !== za) {
-    if (bytes(za) > bytes(zb)) {
-      out.push(
-        `${node}: CloudNativePG resizes every PVC ${zb} -> ${za} in place, no data moves and no pod restarts; the StorageClass must allow volume expansion (allowVolumeExpansion: true), otherwise the API server refuses the resize and the PVCs stay at ${zb}`,
-      );
-    } else {
-      out.push(
-        `${node}: storage ${zb} -> ${za} is refused by the CloudNativePG webhook (it never shrinks a volume): the sync of this Application fails and nothing changes until the size is back to at least ${zb}`,
-      );
-    }
-  }
-  const [cb, ca] = [sb['storage']?.storageClass, sa['storage']?.storageClass];
-  if (cb !== ca) {
-    out.push(`${node}: the existing PVCs keep StorageClass ${cb ?? '(default)'} (a PVC's class cannot change); only PVCs created from now on (new instances) use ${ca ?? '(default)'}`);
-  }
-
-  const settings = changedSettings(sb['postgresql'] ?? {}, sa['postgresql'] ?? {});
-  const restartSettings = settings.filter((k) => RESTART_SETTINGS.has(k));
-  const rollFor = [
-    !same(sb['resources'], sa['resources']) ? 'resources' : undefined,
-    sb['imageName'] !== sa['imageName'] ? 'image' : undefined,
-    // The barman-cloud plugin injects its sidecar into the instance pods.
-    !same(sb['plugins'], sa['plugins']) ? 'plugins (the barman-cloud WAL archiver sidecar)' : undefined,
-    restartSettings.length > 0 ? `server settings (${restartSettings.join(', ')} need a restart)` : undefined,
-  ].filter((r): r is string => r !== undefined);
-  const otherSettings = settings.filter((k) => !RESTART_SETTINGS.has(k));
-  if (rollFor.length > 0) {
-    const primary =
-      sa['primaryUpdateMethod'] === 'switchover'
-        ? 'then a switchover promotes an updated standby and the old primary restarts (writes pause for the switchover)'
-        : `then the primary restarts without a switchover (primaryUpdateMethod ${sa['primaryUpdateMethod'] === undefined ? 'is not set: CloudNativePG defaults to restart' : 'restart'}): writes in this region pause until it is back`;
-    out.push(
-      `${node}: CloudNativePG rolls the Postgres pods for the changed ${rollFor.join(', ')}: ${ia === 1 ? 'its only instance restarts, so the node is down until the pod is back' : `standbys first, one at a time, ${primary}`}`,
-    );
-  }
-  if (otherSettings.length > 0) {
-    out.push(`${node}: CloudNativePG applies the changed server settings ${otherSettings.join(', ')} with a reload (a restart only if PostgreSQL reports one of them needs it)`);
-  }
-
-  if (!same(b['pgEdge']?.externalNodes, a['pgEdge']?.externalNodes)) {
-    out.push(rollFor.length > 0 ? `pgEdge node list changes in ${cluster}` : `pgEdge node list changes in ${cluster}; no pod restarts`);
-  }
-  return out;
-}
-
-/** What changing `path` from `before` to `after` does to running pods. */
-function effectsOf(path: string, before: string | undefined, after: string | undefined): string[] {
-  if (!path.endsWith('.yaml')) return [];
-  const parts = path.split('/');
-  const cluster = parts[1] ?? '';
-  const b = yamlOf(before);
-  const a = yamlOf(after);
-  if (path.startsWith('values/') && path.endsWith('/nats.yaml')) {
-    const replicas = (a ?? b)?.['config']?.cluster?.replicas ?? '?';
-    if (!b) return [`NATS StatefulSet nats is created in ${cluster} (${replicas} servers)`];
-    if (!a) return [`NATS in ${cluster} is no longer managed (its Application element is gone; workloads are preserved)`];
-    const gatewaysChanged = !same(b['config']?.gateway?.merge?.gateways, a['config']?.gateway?.merge?.gateways);
-    return [
-      `NATS StatefulSet nats in ${cluster} rolls its ${replicas} pods one at a time (config checksum${gatewaysChanged ? '; the gateway list changed and is never hot-reloaded' : ''})`,
-    ];
-  }
-  if (path.startsWith('values/') && path.endsWith('/pgedge.yaml')) {
-    if (!b) return [`pgEdge node ${a?.['pgEdge']?.nodes?.[0]?.name} (CNPG Cluster) is created in ${cluster}`];
-    if (!a) return [`pgEdge in ${cluster} is no longer managed (workloads preserved)`];
-    return pgEdgeEffects(cluster, b, a);
-  }
-  if (path.startsWith('values/')) {
-    const chart = parts[2]?.replace(/\.yaml$/, '');
-    if (!b) return [`${chart} is installed in ${cluster}`];
-    if (!a) return [`${chart} in ${cluster} is no longer managed (workloads preserved)`];
-    return [`${chart} pods in ${cluster} restart with the new values`];
-  }
-  const kind = a?.['kind'] ?? b?.['kind'];
-  if (kind === 'Deployment') {
+/** Effects of the Kubernetes kinds every component may emit. */
+const KIND_EFFECTS: Readonly<Record<string, EffectsOf>> = {
+  Deployment: ({ cluster, before: b, after: a }) => {
     if (a && b && a['spec']?.replicas === 0 && b['spec']?.replicas !== 0) return [`${a['metadata'].name} in ${cluster} scales to 0 (region leaving)`];
     if (!b) return [`${a!['metadata'].name} pods start in ${cluster}`];
     if (!a) return [`${b['metadata'].name} in ${cluster} is pruned`];
     if (!same(a['spec']?.template, b['spec']?.template)) return [`${a['metadata'].name} pods in ${cluster} roll (maxUnavailable 0)`];
     return [];
-  }
-  if (kind === 'Job') {
-    const name = (a ?? b)!['metadata'].name;
+  },
+  Job: ({ cluster, before: b, after: a }) => {
     if (!a) return [];
+    const name = a['metadata'].name;
     return [b ? `Job ${name} runs again after the next sync of ${cluster}` : `Job ${name} runs after the first sync of ${cluster}`];
-  }
-  if (kind === 'K8ssandraCluster' && a && b) {
-    const dcs = (x: Obj) => new Map(((x['spec']?.cassandra?.datacenters ?? []) as Obj[]).map((d) => [d['metadata'].name as string, d]));
-    const [bd, ad] = [dcs(b), dcs(a)];
-    const out: string[] = [];
-    for (const [name, dc] of ad) {
-      if (!bd.has(name)) out.push(`Cassandra DC ${name} is created in ${dc['k8sContext']} and rebuilt from the other DCs`);
-      else if (!same(bd.get(name), dc)) out.push(`Cassandra pods of DC ${name} (${dc['k8sContext']}) roll one at a time`);
-    }
-    for (const [name, dc] of bd) if (!ad.has(name)) out.push(`Cassandra DC ${name} in ${dc['k8sContext']} is decommissioned and its volumes deleted`);
-    const rest = (x: Obj) => ({ ...x['spec']?.cassandra, datacenters: undefined });
-    if (!same(rest(a), rest(b))) out.push('every Cassandra DC rolls, one DC at a time (cluster-level settings changed)');
-    if (!same(a['metadata']?.annotations?.['k8ssandra.io/dc-replication'], b['metadata']?.annotations?.['k8ssandra.io/dc-replication']) && a['metadata']?.annotations?.['k8ssandra.io/dc-replication']) {
-      out.push(`k8ssandra-operator replicates ${a['metadata'].annotations['k8ssandra.io/dc-replication']} to the new DC(s)`);
-    } else if (b['metadata']?.annotations?.['k8ssandra.io/dc-replication'] && !a['metadata']?.annotations?.['k8ssandra.io/dc-replication']) {
-      out.push('the dc-replication annotation is removed: the joined DC(s) are now regular members');
-    }
-    return out;
-  }
-  if (kind === 'K8ssandraCluster' && a && !b) return ['the Cassandra cluster is created'];
-  if (kind === 'ObjectStore' || kind === 'ScheduledBackup' || kind === 'MedusaBackupSchedule') return backupEffects(kind, cluster, b, a);
-  return [];
-}
+  },
+};
 
-/**
- * Backup objects: none of them restarts a pod (the barman-cloud sidecar reads its ObjectStore
- * at each archive and backup; the schedules are read by their controllers), but a removed one
- * stops backups, which the plan says.
- */
-function backupEffects(kind: string, cluster: string, b: Obj | undefined, a: Obj | undefined): string[] {
-  const name = (a ?? b)!['metadata'].name;
-  if (kind === 'ObjectStore') {
-    const dest = (x: Obj) => x['spec']?.configuration?.destinationPath;
-    if (!b) return [`ObjectStore ${name} in ${cluster}: WAL and base backups go to ${dest(a!)}, kept ${a!['spec']?.retentionPolicy}`];
-    if (!a) return [`ObjectStore ${name} in ${cluster} is removed: WAL archiving to ${dest(b)} stops`];
-    if (dest(a) !== dest(b)) return [`ObjectStore ${name} in ${cluster}: new WAL and backups go to ${dest(a)}; the archive at ${dest(b)} stays, but a restore needs the new base backup first`];
-    return [`ObjectStore ${name} in ${cluster} changes; the barman-cloud sidecars use it from the next archive or backup, no pod restarts`];
-  }
-  const schedule = (x: Obj) => x['spec']?.schedule ?? x['spec']?.cronSchedule;
-  const what = kind === 'ScheduledBackup' ? `base backups of ${a?.['spec']?.cluster?.name ?? b?.['spec']?.cluster?.name}` : `Medusa backups of DC ${(a ?? b)!['spec']?.backupSpec?.cassandraDatacenter}`;
-  if (!b) return [`${what} in ${cluster} run on "${schedule(a!)}"${a!['spec']?.immediate ? ', the first one right away' : ''}`];
-  if (!a) return [`${what} in ${cluster} stop (schedule ${name} removed); existing backups stay`];
-  return schedule(a) !== schedule(b) ? [`${what} in ${cluster} move to "${schedule(a)}"`] : [`${what} in ${cluster}: schedule ${name} changes, no pod restarts`];
+/** What changing `path` from `before` to `after` does to running pods: the owning component says, else the generic effects. */
+function effectsOf(path: string, owner: Owner, before: string | undefined, after: string | undefined, components: readonly ComponentDefinition[]): string[] {
+  if (!path.endsWith('.yaml')) return [];
+  const parts = path.split('/');
+  const change = { cluster: parts[1] ?? '', before: yamlOf(before), after: yamlOf(after) };
+  const plan = components.find((d) => d.name === owner.component)?.plan;
+  if (path.startsWith('values/')) return (plan?.values ?? chartValuesEffects(parts[2]?.replace(/\.yaml$/, '') ?? '?'))(change);
+  const kind = (change.after ?? change.before)?.['kind'] as string | undefined;
+  const effects = kind === undefined ? undefined : (plan?.kinds?.[kind] ?? KIND_EFFECTS[kind]);
+  return effects ? effects(change) : [];
 }
 
 /**
  * The plan from the dist `base` (read at `baseWhere`) to `next`. A base with files but no
  * STATE.json refuses the plan (see baseStateOf).
  */
-export function computePlan(base: DistFiles, next: DistFiles, config: PlatformConfig, baseWhere: DistLocation = { folder: 'dist' }): Plan {
+export function computePlan(
+  base: DistFiles,
+  next: DistFiles,
+  config: PlatformConfig,
+  baseWhere: DistLocation = { folder: 'dist' },
+  components: readonly ComponentDefinition[] = COMPONENTS,
+): Plan {
   const change = diffDist(base, next);
-  const danger = assessDanger(baseStateOf(base, baseWhere), config);
+  const danger = assessDanger(baseStateOf(base, baseWhere), config, components);
   const appOf = applicationIndex([base, next], config.gitops.path, `${config.platform}-root`);
   const mgmt = config.managementCluster.name;
   const apps = new Map<string, { application: string; cluster: string; added: string[]; changed: string[]; removed: string[]; effects: string[] }>();
   const entry = (path: string) => {
-    const application = appOf(path);
+    const { application } = appOf(path);
     const cluster = ownerOf(path, mgmt);
     const key = `${cluster}\u0000${application}`;
     let e = apps.get(key);
@@ -260,7 +128,7 @@ export function computePlan(base: DistFiles, next: DistFiles, config: PlatformCo
   for (const p of change.changed) entry(p).changed.push(p);
   for (const p of change.removed) entry(p).removed.push(p);
   for (const p of [...change.added, ...change.changed, ...change.removed]) {
-    entry(p).effects.push(...effectsOf(p, base.get(p), next.get(p)));
+    entry(p).effects.push(...effectsOf(p, appOf(p), base.get(p), next.get(p), components));
   }
   const applications = [...apps.values()].sort((a, b) => a.cluster.localeCompare(b.cluster) || a.application.localeCompare(b.application));
   const clusters = [...new Set(applications.map((a) => a.cluster))].sort().map((cluster) => {

@@ -4,52 +4,34 @@
  * synth compare the next config with the state of the dist they replace. ArgoCD ignores
  * the file (it is outside every synced folder).
  */
+import { enabledComponents, type ComponentDefinition, type PlatformState, type RegionState } from '../constructs/component.js';
 import type { PlatformConfig } from '../regions/schema.js';
+
+export type { PlatformState, RegionState };
 
 export const STATE_FILE = 'STATE.json';
 
-export interface RegionState {
-  readonly name: string;
-  readonly ordinal: number;
-  readonly cluster: string;
-  readonly state: 'active' | 'joining' | 'leaving';
-  readonly datacenter: string;
-  readonly size: number;
-}
-
-export interface PlatformState {
-  readonly platform: string;
-  readonly cassandra: { readonly clusterName: string; readonly serverVersion: string; readonly replicationFactor: number };
-  readonly postgres: { readonly appName: string; readonly image: string };
-  readonly nats: { readonly image: string };
-  readonly regions: readonly RegionState[];
-}
-
-export function platformState(c: PlatformConfig): PlatformState {
+/**
+ * The state of `c`: the platform, each enabled component's section (ascending `order`, then
+ * list order), and every region's identity plus the fields those components add.
+ */
+export function platformState(c: PlatformConfig, list: readonly ComponentDefinition[]): PlatformState {
+  const components = enabledComponents(c, list);
+  const sections = components
+    .map((d, i) => ({ section: d.state?.section, i }))
+    .filter((x): x is { section: NonNullable<typeof x.section>; i: number } => x.section !== undefined)
+    .sort((a, b) => (a.section.order ?? 0) - (b.section.order ?? 0) || a.i - b.i);
   return {
     platform: c.platform,
-    cassandra: {
-      clusterName: c.cassandra.clusterName,
-      serverVersion: c.cassandra.serverVersion,
-      replicationFactor: c.cassandra.replicationFactor,
-    },
-    postgres: { appName: c.postgres.appName, image: c.postgres.image },
-    nats: { image: `${c.nats.image.repository}:${c.nats.image.tag}` },
+    ...Object.fromEntries(sections.map(({ section }) => [section.key, section.of(c)])),
     regions: [...c.regions]
       .sort((a, b) => a.ordinal - b.ordinal)
-      .map((r) => ({
-        name: r.name,
-        ordinal: r.ordinal,
-        cluster: r.cluster,
-        state: r.state,
-        datacenter: r.cassandra.datacenter,
-        size: r.cassandra.size,
-      })),
+      .map((r) => Object.assign({ name: r.name, ordinal: r.ordinal, cluster: r.cluster, state: r.state }, ...components.map((d) => d.state?.region?.(r) ?? {}))),
   };
 }
 
-export function stateText(c: PlatformConfig): string {
-  return `${JSON.stringify(platformState(c), null, 2)}\n`;
+export function stateText(c: PlatformConfig, components: readonly ComponentDefinition[]): string {
+  return `${JSON.stringify(platformState(c, components), null, 2)}\n`;
 }
 
 /**

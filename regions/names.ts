@@ -116,19 +116,6 @@ export function natsRegionNames(c: NamingConfig, region: Pick<Region, 'name' | '
   };
 }
 
-/** The components regionmesh deploys; each is one ApplicationSet and one folder per cluster. */
-export type Component =
-  | 'nats'
-  | 'cert-manager'
-  | 'k8ssandra-operator'
-  | 'cassandra'
-  | 'cnpg-operator'
-  | 'postgres'
-  | 'chat'
-  | 'barman-cloud'
-  | 'postgres-backups'
-  | 'cassandra-backups';
-
 /** Target name of the management cluster in Application names and labels. */
 export const MANAGEMENT_TARGET = 'management';
 
@@ -351,12 +338,12 @@ export const PostgresSecrets = {
 } as const;
 
 /** ArgoCD Application generated for `component` in `cluster`: `<platform>-<component>-<cluster-or-region>`. */
-export function applicationName(c: Pick<NamingConfig, 'platform'>, component: Component, target: string): string {
+export function applicationName(c: Pick<NamingConfig, 'platform'>, component: string, target: string): string {
   return `${c.platform}-${component}-${target}`;
 }
 
 /** ApplicationSet of a component: `<platform>-<component>`. */
-export function applicationSetName(c: Pick<NamingConfig, 'platform'>, component: Component): string {
+export function applicationSetName(c: Pick<NamingConfig, 'platform'>, component: string): string {
   return `${c.platform}-${component}`;
 }
 
@@ -369,7 +356,7 @@ export function rootApplicationName(c: Pick<NamingConfig, 'platform'>): string {
 export const DistPaths = {
   bootstrap: 'bootstrap',
   argocd: 'argocd',
-  clusterComponent: (cluster: string, component: Component) => `clusters/${cluster}/${component}`,
+  clusterComponent: (cluster: string, component: string) => `clusters/${cluster}/${component}`,
   values: (cluster: string, chart: string) => `values/${cluster}/${chart}.yaml`,
 } as const;
 

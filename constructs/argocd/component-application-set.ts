@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { applicationName, applicationSetName, DistPaths, Labels, type Component } from '../../regions/names.js';
+import { applicationName, applicationSetName, DistPaths, Labels } from '../../regions/names.js';
 import type { ProjectDestination } from './app-project.js';
 import { automatedSyncPolicy } from './sync-policy.js';
 
@@ -24,7 +24,7 @@ export interface ComponentTarget {
 
 export interface ComponentApplicationSetProps {
   readonly platform: string;
-  readonly component: Component;
+  readonly component: string;
   /** ArgoCD namespace (where the ApplicationSet and its Applications live). */
   readonly argocdNamespace: string;
   readonly project: string;
@@ -41,6 +41,8 @@ export interface ComponentApplicationSetProps {
   readonly syncOptions?: readonly string[];
   /** Let automated sync delete objects that left Git. Off for databases. @default true */
   readonly prune?: boolean;
+  /** `argocd.argoproj.io/sync-wave` of this ApplicationSet in the root app. @default none */
+  readonly syncWave?: number;
 }
 
 /** The per-target parameters; computed in TS so the Go template only substitutes. */
@@ -64,7 +66,7 @@ export class ComponentApplicationSet extends ApiObject {
   public readonly destinations: readonly ProjectDestination[];
   /** Repositories this ApplicationSet reads (for the AppProject). */
   public readonly sourceRepos: readonly string[];
-  public readonly component: Component;
+  public readonly component: string;
 
   constructor(scope: Construct, id: string, props: ComponentApplicationSetProps) {
     if (props.targets.length === 0) {
@@ -123,6 +125,7 @@ export class ComponentApplicationSet extends ApiObject {
           [Labels.managedBy]: 'regionmesh',
           [Labels.component]: props.component,
         },
+        ...(props.syncWave !== undefined ? { annotations: { 'argocd.argoproj.io/sync-wave': String(props.syncWave) } } : {}),
       },
       spec: {
         goTemplate: true,

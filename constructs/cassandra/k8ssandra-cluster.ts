@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { cassandraRegionNames, CassandraSecrets, Labels } from '../../regions/names.js';
-import { medusaSpec } from '../backups/medusa-storage.js';
+import { medusaSpec } from '../cassandra-backups/medusa-storage.js';
 import type { PlatformConfig } from '../../regions/schema.js';
 
 /**
@@ -9,11 +9,17 @@ import type { PlatformConfig } from '../../regions/schema.js';
  * ordinal), each in its region's kube context. ArgoCD never deletes or prunes it: deleting
  * it deletes every DC and its volumes.
  */
+export interface ChatK8ssandraClusterProps {
+  /** The platform config: one DC per region, the server settings of `cassandra`, Medusa from `backups`. */
+  readonly config: PlatformConfig;
+}
+
 export class ChatK8ssandraCluster extends ApiObject {
   /** DC names in the order they are declared (= region ordinal order). */
   public readonly datacenters: readonly string[];
 
-  constructor(scope: Construct, id: string, c: PlatformConfig) {
+  constructor(scope: Construct, id: string, props: ChatK8ssandraClusterProps) {
+    const c = props.config;
     const cas = c.cassandra;
     const datacenters = c.regions.map((r) => {
       const names = cassandraRegionNames(c, r);

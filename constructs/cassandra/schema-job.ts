@@ -39,9 +39,15 @@ export function cassandraBootstrapEnv(c: PlatformConfig): Record<string, EnvSour
   };
 }
 
+export interface CassandraSchemaJobProps {
+  /** The platform config: DCs, keyspace, roles and the deadline come from it. */
+  readonly config: PlatformConfig;
+}
+
 /** The Job that creates the chat keyspace (one replica set per DC), the app role and the tables. */
 export class CassandraSchemaJob extends BootstrapJob {
-  constructor(scope: Construct, id: string, c: PlatformConfig) {
+  constructor(scope: Construct, id: string, props: CassandraSchemaJobProps) {
+    const c = props.config;
     super(scope, id, {
       name: 'bootstrap-cassandra',
       namespace: c.cassandra.namespace,

@@ -20,7 +20,8 @@ import {
   SecretNames,
 } from '../../regions/names.js';
 import type { PlatformConfig, Region } from '../../regions/schema.js';
-import { SecretRequirement, type OutputChart } from '../output.js';
+import { regionOf, type ComponentProps } from '../component.js';
+import { SecretRequirement } from '../output.js';
 import { PostgresClientCertificate } from '../postgres/client-certificates.js';
 import { envVars, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, type EnvSource } from '../workload.js';
 
@@ -70,22 +71,17 @@ export function chatWaitForPostgresEnv(c: PlatformConfig, region: Region): Recor
   };
 }
 
-export interface ChatBackendProps {
-  readonly config: PlatformConfig;
-  readonly region: Region;
-  /** `clusters/<cluster>/chat`. */
-  readonly manifests: OutputChart;
-}
-
 export class ChatBackend extends Construct {
   /** The pod selector: fixed labels, never derived from the construct path. */
   public readonly selector: Record<string, string>;
 
-  constructor(scope: Construct, id: string, props: ChatBackendProps) {
+  /** `scope` is the region's `clusters/<cluster>/chat` folder. */
+  constructor(scope: Construct, id: string, props: ComponentProps) {
     super(scope, id);
-    const { config: c, region } = props;
-    const ns = c.app.namespace;
-    const chart = props.manifests;
+    const c = props.config;
+    const region = regionOf(props, 'chat');
+    const ns = props.namespace;
+    const chart = scope;
     this.selector = { 'app.kubernetes.io/name': CHAT_BACKEND, [Labels.region]: region.name };
     const labels = { ...this.selector, [Labels.partOf]: c.platform, [Labels.component]: 'chat' };
     const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({

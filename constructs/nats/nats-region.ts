@@ -1,35 +1,26 @@
-import type { Construct } from 'constructs';
-import { Construct as Base } from 'constructs';
+import { Construct } from 'constructs';
 import { Labels, natsRegionNames, SecretNames } from '../../regions/names.js';
-import type { PlatformConfig, Region } from '../../regions/schema.js';
-import { PlatformNamespace } from '../namespace.js';
-import { HelmValuesFile, SecretRequirement, type OutputChart } from '../output.js';
+import { regionOf, type ComponentProps } from '../component.js';
+import { HelmValuesFile, SecretRequirement } from '../output.js';
 import { GatewayCertificate } from './gateway-certificate.js';
 import { natsValues } from './nats-values.js';
 
-export interface NatsRegionProps {
-  readonly config: PlatformConfig;
-  readonly region: Region;
-  /** Chart whose folder receives the plain manifests (`clusters/<cluster>/nats`). */
-  readonly manifests: OutputChart;
-}
-
 /**
- * One region's NATS cluster: the chart values, the Namespace, the gateway Certificate (with
- * TLS) and the Secrets it needs.
+ * One region's NATS cluster: the chart values, the gateway Certificate (with TLS) and the
+ * Secrets it needs. `scope` is the region's `clusters/<cluster>/nats` folder.
  */
-export class NatsRegion extends Base {
+export class NatsRegion extends Construct {
   public readonly values: HelmValuesFile;
   public readonly names: ReturnType<typeof natsRegionNames>;
 
-  constructor(scope: Construct, id: string, props: NatsRegionProps) {
+  constructor(scope: Construct, id: string, props: ComponentProps) {
     super(scope, id);
-    const { config: c, region } = props;
-    const ns = c.nats.namespace;
+    const c = props.config;
+    const region = regionOf(props, 'nats');
+    const ns = props.namespace;
     this.names = natsRegionNames(c, region);
     const labels = { [Labels.partOf]: c.platform, [Labels.component]: 'nats', [Labels.region]: region.name };
 
-    new PlatformNamespace(props.manifests, 'namespace', { name: ns, enforce: 'restricted', labels });
     this.values = new HelmValuesFile(this, 'values', { cluster: region.cluster, chart: 'nats', values: natsValues(c, region) });
 
     new SecretRequirement(this, 'client-auth', {
@@ -49,7 +40,7 @@ export class NatsRegion extends Base {
     });
     if (c.nats.gateway.tls.enabled) {
       const tls = c.nats.gateway.tls;
-      new GatewayCertificate(props.manifests, 'gateway-certificate', {
+      new GatewayCertificate(scope, 'gateway-certificate', {
         namespace: ns,
         secretName: SecretNames.natsGatewayTls,
         gatewayHost: this.names.gatewayHost,

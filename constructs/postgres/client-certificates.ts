@@ -1,5 +1,5 @@
 import { ApiObject } from 'cdk8s';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { postgresClientIssuer, PostgresSecrets, SPOCK_REPLICATION_ROLE } from '../../regions/names.js';
 
 export interface PostgresClientCertificatesProps {
@@ -60,10 +60,11 @@ export class PostgresClientCertificate extends ApiObject {
 }
 
 /** Every client certificate the pgEdge chart expects, in the pgedge namespace. */
-export class PostgresClientCertificates {
-  constructor(scope: Construct, props: PostgresClientCertificatesProps) {
+export class PostgresClientCertificates extends Construct {
+  constructor(scope: Construct, id: string, props: PostgresClientCertificatesProps) {
+    super(scope, id);
     for (const cert of CLIENT_CERTIFICATES) {
-      new PostgresClientCertificate(scope, `cert-${cert.secret}`, { ...props, ...cert });
+      new PostgresClientCertificate(this, `cert-${cert.secret}`, { ...props, ...cert });
     }
   }
 }

@@ -5,8 +5,8 @@
  */
 import { postgresRegionNames, PostgresSecrets, SPOCK_REPLICATION_ROLE } from '../../regions/names.js';
 import type { PlatformConfig, Region } from '../../regions/schema.js';
-import { barmanClusterPlugins } from '../backups/barman-plugin-reference.js';
-import { recoveryClusterSpec } from '../backups/recovery-bootstrap.js';
+import { barmanClusterPlugins } from '../postgres-backups/barman-plugin-reference.js';
+import { recoveryClusterSpec } from '../postgres-backups/recovery-bootstrap.js';
 
 /** Capacity is sized for at least this many regions, so adding regions up to it restarts no database. */
 export const PLANNED_REGIONS_MIN = 8;

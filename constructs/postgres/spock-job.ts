@@ -38,9 +38,16 @@ export function spockBootstrapEnv(c: PlatformConfig, region: Region): Record<str
   };
 }
 
+export interface SpockBootstrapJobProps {
+  readonly config: PlatformConfig;
+  /** The region whose node the Job creates and wires into the mesh. */
+  readonly region: Region;
+}
+
 /** This region's Spock node and its subscriptions to every peer. */
 export class SpockBootstrapJob extends BootstrapJob {
-  constructor(scope: Construct, id: string, c: PlatformConfig, region: Region) {
+  constructor(scope: Construct, id: string, props: SpockBootstrapJobProps) {
+    const { config: c, region } = props;
     super(scope, id, {
       name: 'bootstrap-spock',
       namespace: c.postgres.namespace,

@@ -3,7 +3,7 @@
  * (reconciles the K8ssandraCluster, owns the webhook, reads ClientConfigs); every region
  * runs a data plane (cass-operator and the Reaper/Medusa controllers next to its DC).
  */
-import { type Component, Labels } from '../../regions/names.js';
+import { Labels } from '../../regions/names.js';
 import type { PlatformConfig } from '../../regions/schema.js';
 import { helmResources, RESTRICTED_CONTAINER } from '../workload.js';
 
@@ -26,7 +26,7 @@ export function k8ssandraOperatorValues(c: PlatformConfig, role: 'control-plane'
       // part-of) and before `control-plane`. A key it already sets is emitted twice: the decoder
       // keeps the last one, the pod template then no longer matches the Deployment's selector and
       // the API server rejects the Deployment. So only a key of ours, never `app.kubernetes.io/*`.
-      commonLabels: { [Labels.component]: 'k8ssandra-operator' satisfies Component },
+      commonLabels: { [Labels.component]: 'k8ssandra-operator' },
     },
     controlPlane: role === 'control-plane',
     replicaCount: 1,

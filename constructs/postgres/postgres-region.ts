@@ -1,30 +1,25 @@
 import { Construct } from 'constructs';
 import { Labels, PostgresSecrets } from '../../regions/names.js';
-import type { PlatformConfig, Region } from '../../regions/schema.js';
-import { HelmValuesFile, SecretRequirement, type OutputChart } from '../output.js';
+import { regionOf, type ComponentProps } from '../component.js';
+import { HelmValuesFile, SecretRequirement } from '../output.js';
 import { PostgresClientCertificates, PostgresClientIssuer } from './client-certificates.js';
 import { pgedgeValues, REPLICATION_FORMULA } from './pgedge-values.js';
 import { SpockBootstrapJob } from './spock-job.js';
 
-export interface PostgresRegionProps {
-  readonly config: PlatformConfig;
-  readonly region: Region;
-  /** `clusters/<cluster>/postgres`. */
-  readonly manifests: OutputChart;
-}
-
 /**
  * One region's Postgres: pgEdge chart values (this node + every other region as external
  * node), the client certificates, and the Job that wires this node into the Spock mesh.
+ * `scope` is the region's `clusters/<cluster>/postgres` folder.
  */
 export class PostgresRegion extends Construct {
   public readonly values: HelmValuesFile;
   public readonly job: SpockBootstrapJob;
 
-  constructor(scope: Construct, id: string, props: PostgresRegionProps) {
+  constructor(scope: Construct, id: string, props: ComponentProps) {
     super(scope, id);
-    const { config: c, region } = props;
-    const ns = c.postgres.namespace;
+    const c = props.config;
+    const region = regionOf(props, 'postgres');
+    const ns = props.namespace;
     const labels = { [Labels.partOf]: c.platform, [Labels.component]: 'postgres', [Labels.region]: region.name };
     this.values = new HelmValuesFile(this, 'values', {
       cluster: region.cluster,
@@ -32,9 +27,9 @@ export class PostgresRegion extends Construct {
       values: pgedgeValues(c, region),
       comment: `Replication capacity for ${c.regions.length} region(s), ${c.postgres.instances} instance(s): ${REPLICATION_FORMULA}`,
     });
-    new PostgresClientIssuer(props.manifests, 'client-ca-issuer', { platform: c.platform, labels });
-    new PostgresClientCertificates(props.manifests, { platform: c.platform, namespace: ns, labels });
-    this.job = new SpockBootstrapJob(props.manifests, 'bootstrap-spock', c, region);
+    new PostgresClientIssuer(scope, 'client-ca-issuer', { platform: c.platform, labels });
+    new PostgresClientCertificates(scope, 'client-certificates', { platform: c.platform, namespace: ns, labels });
+    this.job = new SpockBootstrapJob(scope, 'bootstrap-spock', { config: c, region });
 
     new SecretRequirement(this, 'client-ca', {
       cluster: region.cluster,
