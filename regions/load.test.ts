@@ -12,6 +12,7 @@ import { readDist } from '../charts/dist-writer.js';
 import { main } from '../charts/main.js';
 import { DEFAULT_CONFIG_PATH, REPO_ROOT, defaultConfigText, tempDir } from '../test/helpers.js';
 import { closest, ConfigError, formatPath, parseConfig } from './load.js';
+import { uniqueProblems } from './config-error.js';
 import type { PlatformConfigInput } from './schema.js';
 
 // ---------------------------------------------------------------------------------------
@@ -229,20 +230,33 @@ interface Reported extends Pos {
   readonly message: string;
 }
 
+/** A line of the code frame under the first YAML syntax error (`> 2 | text`, `    | ^`). */
+const FRAME_LINE = /^[> ] +\d+ \|( |$)|^ +\| +\^$/;
+const SUPPRESSED = /^(\d+) more YAML error\(s\) suppressed \(they usually follow from the first; fix it and run again\)$/;
+
 /**
- * Splits stderr into problem lines (`file:line:col path: message`) and the rest; fails when a
- * line is neither a problem of `file` nor the final summary.
+ * Splits stderr into problems and the rest; fails when a line is not a problem of `file`
+ * (`file:line:col path: message`), a further problem of the path above (`  also: message`),
+ * the code frame under the first `(yaml)` problem, the count of suppressed YAML errors, or
+ * the final summary, whose count must be the problems shown plus the suppressed ones.
  */
 function problemsIn(stderr: string, file: string, out: string): Reported[] {
   const lines = stderr.split('\n');
   const summary = lines.pop();
   const re = new RegExp(`^${escapeRegExp(file)}:(\\d+):(\\d+) (\\S+): (.+)$`);
-  const problems = lines.map((line) => {
+  const problems: Reported[] = [];
+  let suppressed = 0;
+  lines.forEach((line, i) => {
     const m = re.exec(line);
-    expect(m, `not a "file:line:col path: message" line: ${line}`).not.toBeNull();
-    return { line: Number(m![1]), col: Number(m![2]), path: m![3]!, message: m![4]! };
+    if (m) return void problems.push({ line: Number(m[1]), col: Number(m[2]), path: m[3]!, message: m[4]! });
+    const previous = problems[problems.length - 1];
+    if (line.startsWith('  also: ') && previous) return void problems.push({ ...previous, message: line.slice(8) });
+    if (FRAME_LINE.test(line) && problems.length === 1 && previous!.path === '(yaml)') return;
+    const more = SUPPRESSED.exec(line);
+    if (more && i === lines.length - 1) return void (suppressed = Number(more[1]));
+    expect.fail(`not a "file:line:col path: message" line: ${line}\nstderr:\n${stderr}`);
   });
-  expect(summary).toBe(`synth: ${problems.length} problem(s) in the config; ${out} was not changed.`);
+  expect(summary).toBe(`synth: ${problems.length + suppressed} problem(s) in the config; ${out} was not changed.`);
   return problems;
 }
 
@@ -253,6 +267,17 @@ function snapshotOut(out: string) {
     inode: statSync(out).ino,
     siblings: readdirSync(join(out, '..')).sort(),
   };
+}
+
+/** The ConfigError that parsing `text` (as p.yaml) throws; fails when it does not throw one. */
+function errorOf(text: string): ConfigError {
+  try {
+    parseConfig(text, 'p.yaml');
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -341,6 +366,40 @@ describe('bad configs', () => {
     ]);
     expect(snapshotOut(out)).toEqual(before);
   });
+
+  it('an unclosed "[" on line 2: the real CLI prints the first error with a code frame, 3 more and a count, in at most 40 lines', () => {
+    const lines = BASE.split('\n');
+    lines[1] = '  [';
+    const text = lines.join('\n');
+    const at = { line: 2, col: lines[1].indexOf('[') + 1 };
+    const file = join(configDir, 'unclosed-bracket.yaml');
+    writeFileSync(file, text);
+
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'charts/main.ts', '--config', file, '--out', out], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+
+    expect(run.error).toBeUndefined();
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stdout).toBe('');
+    const stderr = run.stderr.trimEnd();
+    const printed = stderr.split('\n');
+    expect(printed.length, stderr).toBeLessThanOrEqual(40);
+    expect(printed.slice(0, 4)).toEqual([
+      `${file}:${at.line}:${at.col} (yaml): Flow sequence must end with a ] (this "[" is never closed: add "]" after its last item, or remove it)`,
+      `  1 | ${lines[0]}`,
+      `> 2 | ${lines[1]}`,
+      `    | ${' '.repeat(at.col - 1)}^`,
+    ]);
+    // The caret is under the "[" itself.
+    expect(printed[2]![printed[3]!.indexOf('^')]).toBe('[');
+    const shown = problemsIn(stderr, file, out);
+    expect(shown).toHaveLength(4);
+    expect(shown.every((p) => p.path === '(yaml)' && p.line >= at.line)).toBe(true);
+    expect(printed[printed.length - 2]).toMatch(SUPPRESSED);
+    expect(snapshotOut(out)).toEqual(before);
+  });
 });
 
 describe('closest', () => {
@@ -392,15 +451,7 @@ describe('formatPath', () => {
 
 describe('every problem in one run', () => {
   const base = readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
-  const problemsOf = (text: string) => {
-    try {
-      parseConfig(text, 'p.yaml');
-    } catch (e) {
-      if (e instanceof ConfigError) return e.problems;
-      throw e;
-    }
-    throw new Error('expected a ConfigError');
-  };
+  const problemsOf = (text: string) => errorOf(text).problems;
 
   it('reports each unknown key of one mapping, not only the first', () => {
     const lines = base.split('\n').length;
@@ -427,5 +478,105 @@ describe('every problem in one run', () => {
   it('still runs the cross-field rules when a field fails', () => {
     const text = base.replace('exposure: podNetwork', 'exposure: lb').replace('cluster: astring-fsn1', 'cluster: astring-mn');
     expect(problemsOf(text).map((p) => p.path)).toEqual(['regions[1].cluster', 'nats.gateway.exposure']);
+  });
+});
+
+describe('YAML syntax errors stay readable', () => {
+  it('frame an error in the middle of a long line: cut around the column, caret on the offending key', () => {
+    const long = `gitops: { repoURL: https://github.com/astring/${'x'.repeat(90)}.git, revision: main, revision: other, path: ${'d/'.repeat(50)}dist }`;
+    const text = edit(/^gitops:\n(?:[ ]+.*\n)*/m.exec(BASE)![0], `${long}\n`);
+    const at = pos(text, 'revision: other');
+    expect(at.col).toBeGreaterThan(100);
+
+    const printed = errorOf(text).message.split('\n');
+
+    expect(printed[0]).toBe(`p.yaml:${at.line}:${at.col} (yaml): Map keys must be unique (remove or rename one of the two keys)`);
+    const target = printed.find((l) => l.startsWith(`> ${at.line} | `))!;
+    const caret = printed[printed.indexOf(target) + 1]!;
+    expect(caret).toMatch(/^ +\| +\^$/);
+    expect(target.slice(caret.indexOf('^'))).toMatch(/^revision: other/);
+    // Cut on both sides, so every frame line stays terminal-sized.
+    expect(target).toMatch(/ \| \.\.\..*\.\.\.$/);
+    for (const line of printed.slice(1, printed.indexOf(caret) + 1)) expect(line.length, line).toBeLessThanOrEqual(120);
+  });
+
+  it('many independent errors: all are problems, the first is framed, 3 follow, the rest are counted', () => {
+    // Every indented `key: value` line written twice: each copy is a duplicate key of its own.
+    const keyLine = /^( +)[A-Za-z]\w*: [^\s#|>&*!'"[{][^#]*$/;
+    const lines = BASE.split('\n');
+    const duplicated = lines.map((l, i) => ({ l, i })).filter(({ l }) => keyLine.test(l)).slice(0, 12);
+    expect(duplicated).toHaveLength(12);
+    const out: string[] = [];
+    const expected: Pos[] = [];
+    lines.forEach((l, i) => {
+      out.push(l);
+      if (duplicated.some((d) => d.i === i)) {
+        out.push(l);
+        expected.push({ line: out.length, col: keyLine.exec(l)![1]!.length + 1 });
+      }
+    });
+    const text = out.join('\n');
+
+    const error = errorOf(text);
+
+    expect(error.problems.map((p) => ({ line: p.line, col: p.col }))).toEqual(expected);
+    const duplicate = (p: Pos) => `p.yaml:${p.line}:${p.col} (yaml): Map keys must be unique (remove or rename one of the two keys)`;
+    const first = expected[0]!;
+    expect(error.message.split('\n')).toEqual([
+      duplicate(first),
+      `  ${String(first.line - 1).padStart(String(first.line).length)} | ${out[first.line - 2]}`,
+      `> ${first.line} | ${out[first.line - 1]}`,
+      `  ${' '.repeat(String(first.line).length)} | ${' '.repeat(first.col - 1)}^`,
+      ...expected.slice(1, 4).map(duplicate),
+      '8 more YAML error(s) suppressed (they usually follow from the first; fix it and run again)',
+    ]);
+  });
+
+  it('a yaml message is one line (no frame of its own), even for the worst cascade', () => {
+    const text = `[\n${BASE}`;
+    const error = errorOf(text);
+    expect(error.problems.length).toBeGreaterThan(100);
+    expect(error.problems.every((p) => !p.message.includes('\n'))).toBe(true);
+    expect(error.message.split('\n').length).toBeLessThanOrEqual(40);
+    expect(error.message.split('\n')[0]).toMatch(/^p\.yaml:1:1 \(yaml\): Flow sequence must end with a \]/);
+  });
+});
+
+describe('problems of one path', () => {
+  it('are printed under the path once: the first on the path line, the others as "also:" lines', () => {
+    const name = 'A'.repeat(25);
+    const text = edit('platform: astring', `platform: ${name}`);
+    const at = pos(text, name);
+
+    const error = errorOf(text);
+
+    expect(error.problems.filter((p) => p.path === 'platform')).toHaveLength(2);
+    expect(error.message.split('\n')).toEqual([
+      `p.yaml:${at.line}:${at.col} platform: "${name}" is longer than 20 characters (shorten it)`,
+      expect.stringMatching(new RegExp(`^  also: "${name}" platform name is not a DNS-1035 label \\(`)),
+    ]);
+  });
+
+  it('a path with many problems (regions: null, every rule on it fails) names the path on one line only', () => {
+    const text = edit(REGIONS_BLOCK, 'regions:\n');
+
+    const error = errorOf(text);
+    const printed = error.message.split('\n');
+
+    const atRegions = error.problems.filter((p) => p.path === 'regions');
+    expect(atRegions.length).toBeGreaterThan(2);
+    expect(printed.filter((l) => / regions: /.test(l) && l.startsWith('p.yaml:'))).toEqual([
+      `p.yaml:${pos(text, 'regions:').line}:${pos(text, 'regions:').col + 'regions:'.length} regions: expected a list, got null (write a list)`,
+    ]);
+    expect(printed.filter((l) => l.startsWith('  also: '))).toEqual(atRegions.slice(1).map((p) => `  also: ${p.message}`));
+    // One line per problem, each once.
+    expect(printed).toHaveLength(error.problems.length);
+    expect(new Set(printed).size).toBe(printed.length);
+  });
+
+  it('the same message at the same path and place is one problem', () => {
+    const p = { file: 'p.yaml', line: 3, col: 5, path: 'regions[0].name', message: 'is wrong (fix it)' };
+    const other = { ...p, message: 'is also wrong (fix that)' };
+    expect(uniqueProblems([p, { ...p }, other, { ...other }])).toEqual([p, other]);
   });
 });

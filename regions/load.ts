@@ -1,35 +1,17 @@
 /**
  * Loads the platform YAML and validates it. Every problem is reported as
- * `file:line:col path: problem (fix)` so a human can jump straight to it.
+ * `file:line:col path: problem (fix)` so a human can jump straight to it; problems of one
+ * path are grouped under it. YAML syntax errors show the first with a code frame, a few more,
+ * and a count of the rest (regions/yaml-syntax.ts).
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, uniqueProblems } from './config-error.js';
 import { PlatformConfigSchema, type PlatformConfig } from './schema.js';
+import { formatYamlProblems, yamlSyntaxProblems } from './yaml-syntax.js';
 
-/** One problem in a config file. */
-export interface ConfigProblem {
-  readonly file: string;
-  /** 1-based. */
-  readonly line: number;
-  /** 1-based. */
-  readonly col: number;
-  /** Object path such as `regions[1].ordinal`, or `(yaml)` for syntax errors. */
-  readonly path: string;
-  readonly message: string;
-}
-
-export function formatProblem(p: ConfigProblem): string {
-  return `${p.file}:${p.line}:${p.col} ${p.path}: ${p.message}`;
-}
-
-/** Thrown for any invalid config; `message` lists every problem, one per line. */
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly ConfigProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError, formatProblem, formatProblems, type ConfigProblem } from './config-error.js';
 
 /** `regions[1].ordinal` from `['regions', 1, 'ordinal']`. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -61,14 +43,8 @@ export function parseConfig(text: string, file: string): PlatformConfig {
   const pos = (offset: number) => lineCounter.linePos(offset);
 
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((err) => {
-        const { line, col } = pos(err.pos[0]);
-        const fix =
-          err.code === 'DUPLICATE_KEY' ? 'remove or rename one of the two keys' : 'fix the YAML syntax at this position';
-        return { file, line, col, path: '(yaml)', message: `${firstLine(err.message)} (${fix})` };
-      }),
-    );
+    const problems = yamlSyntaxProblems(doc.errors, text, lineCounter, file);
+    throw new ConfigError(problems, formatYamlProblems(problems, text));
   }
   let data: unknown;
   try {
@@ -78,9 +54,10 @@ export function parseConfig(text: string, file: string): PlatformConfig {
     const alias = /alias[^:]*: (\S+)/i.exec((e as Error).message)?.[1];
     const at = alias ? text.indexOf(`*${alias}`) : -1;
     const { line, col } = pos(Math.max(0, at));
-    throw new ConfigError([
+    const problems = [
       { file, line, col, path: '(yaml)', message: `${firstLine((e as Error).message)} (define the anchor before its alias, or write the value out)` },
-    ]);
+    ];
+    throw new ConfigError(problems, formatYamlProblems(problems, text));
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([
@@ -109,7 +86,8 @@ export function parseConfig(text: string, file: string): PlatformConfig {
     };
   });
   problems.sort((a, b) => a.offset - b.offset || a.path.localeCompare(b.path));
-  throw new ConfigError(problems.map(({ offset: _offset, ...p }) => p));
+  // The same message at the same path (two checks or rules saying one thing) is reported once.
+  throw new ConfigError(uniqueProblems(problems.map(({ offset: _offset, ...p }) => p)));
 }
 
 function firstLine(s: string): string {
