@@ -5,7 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfigFile } from '../regions/load.js';
+import { ConfigError } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { assessDanger, formatRefusal } from './danger.js';
 import { diffDist, readDist, summarize, writeDistAtomically } from './dist-writer.js';
 import { renderDist } from './render.js';

@@ -3,7 +3,8 @@ import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { ConfigError, loadConfigFile, validKeysAt } from '../regions/load.js';
+import { ConfigError } from '../regions/load.js';
+import { loadConfigFile, validKeysAt } from '../constructs/platform-config.js';
 import { configFrom, DEFAULT_CONFIG_PATH, DIST, REPO_ROOT, defaultConfigInput, defaultConfigText, tempDir } from '../test/helpers.js';
 import { diffDist, readDist, summarize, writeDistAtomically } from './dist-writer.js';
 import { main } from './main.js';

@@ -9,7 +9,7 @@
 import type { Construct } from 'constructs';
 import type { PinnedChart } from './argocd/component-application-set.js';
 import { MANAGEMENT_TARGET } from '../regions/names.js';
-import type { PlatformConfig, Region } from '../regions/schema.js';
+import type { ConfigSlice, PlatformConfig, Region } from '../regions/schema.js';
 
 /** One cluster a component is deployed to. */
 export interface Target {
@@ -208,6 +208,8 @@ export interface DangerContribution {
 export interface ComponentDefinition {
   /** DNS label: the ApplicationSet `<platform>-<name>`, the folder `clusters/<cluster>/<name>`. */
   readonly name: string;
+  /** The part of the config this component owns (merged into the platform schema); others may read it. */
+  readonly config?: ConfigSlice;
   /** Whether the config deploys it at all. @default always */
   readonly enabled?: (c: PlatformConfig) => boolean;
   /** Clusters it runs on, in order (see `Placement`). */

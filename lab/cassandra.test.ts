@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { labCacheDir } from './install.js';
 import { DEFAULT_CONFIG_PATH } from '../test/helpers.js';
 import {

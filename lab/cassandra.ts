@@ -27,7 +27,7 @@
  *
  * CLI: `npx tsx lab/cassandra.ts start|stop|status|reset`.
  */
-import { loadConfigFile } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

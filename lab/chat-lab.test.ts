@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { labPortPlan, labProcesses } from './chat-lab.js';
 import { DEFAULT_LAB_DIR, REPO_ROOT } from './postgres.js';
 import { parseArgs } from './main.js';

@@ -47,7 +47,7 @@ import { startChatServer, type ChatServer, type ResumeHooks } from '../app/chat/
 import { DEFAULTS as CHAT_DEFAULTS, type ChatSettings } from '../app/chat/settings.js';
 import { createLogger, type Logger } from '../app/log.js';
 import { bootstrapRegion } from '../app/spock/bootstrap.js';
-import { loadConfigFile } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { postgresRegionNames } from '../regions/names.js';
 import type { PlatformConfig, Region } from '../regions/schema.js';
 import { ensureCassandraInstalled, labClient, startCassandraLab, type CassandraLabHandle, type CassandraLabNode } from './cassandra.js';

@@ -10,7 +10,7 @@
  *   util-linux / mount (the NATS lab's private /etc/hosts) from apt when missing.
  * Idempotent and cheap once installed; serialized by install locks across processes.
  */
-import { loadConfigFile } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { CASSANDRA_LAB_APT, ensureCassandraInstalled } from './cassandra.js';
 import { aptLockPath, DEFAULT_CONFIG_PATH, ensureAptPackages, findExecutable, withInstallLock, type AptNeed } from './install.js';
 import { NATS_LAB_APT } from './nats.js';

@@ -30,7 +30,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ChatClient, type AnyFrame, type MessageEvent } from '../app/chat/client.js';
 import { createLogger, type Logger } from '../app/log.js';
-import { loadConfigFile } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { CHAT_LAB_DIR, DEFAULT_CONFIG_PATH, engineVersions, LAB_PORT_BASE, labPortPlan, labProcesses, signalHandler, SIGNALS, startChatLab, takeOverSignals, type ChatLab, type EngineVersions } from './chat-lab.js';
 import { REPO_ROOT } from './postgres.js';
 

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { envReference, gatewayMergeBlock } from '../constructs/nats/gateway.js';
 import { NatsEnv } from '../regions/names.js';
 import type { PlatformConfig } from '../regions/schema.js';
-import { loadConfigFile } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { configWithRegions, DEFAULT_CONFIG_PATH } from '../test/helpers.js';
 import { NatsLabFixture, parseConf } from '../test/nats-lab.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';

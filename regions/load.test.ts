@@ -11,7 +11,8 @@ import { parse, stringify } from 'yaml';
 import { readDist } from '../charts/dist-writer.js';
 import { main } from '../charts/main.js';
 import { DEFAULT_CONFIG_PATH, REPO_ROOT, defaultConfigText, tempDir } from '../test/helpers.js';
-import { closest, ConfigError, formatPath, parseConfig } from './load.js';
+import { closest, ConfigError, formatPath } from './load.js';
+import { parseConfig } from '../constructs/platform-config.js';
 import { uniqueProblems } from './config-error.js';
 import type { PlatformConfigInput } from './schema.js';
 

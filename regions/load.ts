@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, uniqueProblems } from './config-error.js';
-import { PlatformConfigSchema, type PlatformConfig } from './schema.js';
 import { formatYamlProblems, yamlSyntaxProblems } from './yaml-syntax.js';
 
 export { ConfigError, formatProblem, formatProblems, type ConfigProblem } from './config-error.js';
@@ -23,8 +22,11 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out === '' ? '(root)' : out;
 }
 
-/** Reads and validates `file`; throws ConfigError. */
-export function loadConfigFile(file: string): PlatformConfig {
+/** A config schema: the platform's is composed from the components (constructs/platform-config.ts). */
+export type ConfigSchema<T> = z.ZodType<T>;
+
+/** Reads `file` and validates it against `schema`; throws ConfigError. */
+export function loadConfigFileWith<T>(schema: ConfigSchema<T>, file: string): T {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -33,11 +35,11 @@ export function loadConfigFile(file: string): PlatformConfig {
       { file, line: 1, col: 1, path: '(file)', message: `cannot read config: ${(e as Error).message} (check the --config path)` },
     ]);
   }
-  return parseConfig(text, file);
+  return parseConfigWith(schema, text, file);
 }
 
-/** Validates config text; `file` is only used in messages. Throws ConfigError. */
-export function parseConfig(text: string, file: string): PlatformConfig {
+/** Validates config text against `schema`; `file` is only used in messages. Throws ConfigError. */
+export function parseConfigWith<T>(schema: ConfigSchema<T>, text: string, file: string): T {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
   const pos = (offset: number) => lineCounter.linePos(offset);
@@ -65,7 +67,7 @@ export function parseConfig(text: string, file: string): PlatformConfig {
     ]);
   }
 
-  const result = PlatformConfigSchema.safeParse(data);
+  const result = schema.safeParse(data);
   if (result.success) return result.data;
 
   // One problem per unknown key (zod groups them per mapping).
@@ -81,7 +83,7 @@ export function parseConfig(text: string, file: string): PlatformConfig {
       line,
       col,
       path: formatPath(issue.code === 'unrecognized_keys' ? [...path, issue.keys[0]!] : path),
-      message: describeIssue(issue, valueAt(data, path), located.found, path),
+      message: describeIssue(schema, issue, valueAt(data, path), located.found, path),
       offset: located.offset,
     };
   });
@@ -170,10 +172,10 @@ function typeName(expected: string): string {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue, value: unknown, found: boolean, path: readonly PropertyKey[]): string {
+function describeIssue(root: ConfigSchema<unknown>, issue: z.core.$ZodIssue, value: unknown, found: boolean, path: readonly PropertyKey[]): string {
   switch (issue.code) {
     case 'invalid_type': {
-      const expected = issue.expected === 'number' && isIntegerAt(path) ? 'int' : issue.expected;
+      const expected = issue.expected === 'number' && isIntegerAt(root, path) ? 'int' : issue.expected;
       if (!found || value === undefined) {
         return `required field is missing (add it: ${typeName(expected)})`;
       }
@@ -181,7 +183,7 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown, found: boolean, 
     }
     case 'unrecognized_keys': {
       const unknown = issue.keys[0]!;
-      const valid = validKeysAt(issue.path as PropertyKey[]);
+      const valid = validKeysAt(root, issue.path as PropertyKey[]);
       const near = closest(unknown, valid);
       const hint = near ? `did you mean "${near}"?` : 'remove it;';
       return `unknown key "${unknown}" (${hint} valid keys: ${valid.join(', ')})`;
@@ -209,22 +211,22 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown, found: boolean, 
 }
 
 /** True when the schema at `path` is an integer (z.int()). */
-function isIntegerAt(path: readonly PropertyKey[]): boolean {
-  const def = schemaAt(path)?._zod.def as unknown as { type: string; format?: string; checks?: unknown[] } | undefined;
+function isIntegerAt(root: ConfigSchema<unknown>, path: readonly PropertyKey[]): boolean {
+  const def = schemaAt(root, path)?._zod.def as unknown as { type: string; format?: string; checks?: unknown[] } | undefined;
   return def?.type === 'number' && (def.format === 'safeint' || def.format === 'int32');
 }
 
 /** Keys the schema accepts at `path` (walks through defaults, optionals, arrays and pipes). */
-export function validKeysAt(path: readonly PropertyKey[]): string[] {
-  const schema = schemaAt(path);
+export function validKeysAt(root: ConfigSchema<unknown>, path: readonly PropertyKey[]): string[] {
+  const schema = schemaAt(root, path);
   if (!schema) return [];
   const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
   if (def.type !== 'object') return [];
   return Object.keys(def['shape'] as object).filter((k) => k !== '$schema');
 }
 
-function schemaAt(path: readonly PropertyKey[]): z.core.$ZodType | undefined {
-  let schema: z.core.$ZodType | undefined = PlatformConfigSchema as unknown as z.core.$ZodType;
+function schemaAt(root: ConfigSchema<unknown>, path: readonly PropertyKey[]): z.core.$ZodType | undefined {
+  let schema: z.core.$ZodType | undefined = root as unknown as z.core.$ZodType;
   const unwrap = (s: z.core.$ZodType | undefined): z.core.$ZodType | undefined => {
     let cur = s;
     for (let i = 0; i < 10 && cur; i++) {

@@ -369,57 +369,25 @@ export const Labels = {
 } as const;
 
 /**
- * Length and format rules on computed names (the operators and Kubernetes reject them
- * otherwise). Each rule points at the config field to change.
+ * Length rule on the names every component shares: the ArgoCD Application
+ * `<platform>-<component>-<region>` of every component must be a DNS label. Each component's
+ * own computed names are checked by its config slice's rules.
  */
 export function computedNameRules(
-  c: NamingConfig & Partial<CassandraNamingConfig> & Partial<PostgresNamingConfig>,
+  c: Pick<NamingConfig, 'platform' | 'regions'>,
+  componentNames: readonly string[],
 ): Array<{ path: Array<string | number>; message: string }> {
   const out: Array<{ path: Array<string | number>; message: string }> = [];
-  if (!isDnsLabel(c.platform)) return out; // reported by the field's own rule
+  if (!isDnsLabel(c.platform) || componentNames.length === 0) return out; // reported by the field's own rule
+  const longest = componentNames.reduce((a, b) => (b.length > a.length ? b : a));
   c.regions.forEach((region, i) => {
     if (!isDnsLabel(region.name)) return; // reported by the field's own rule
-    const checks: Array<[string, string]> = [
-      ['NATS gateway name', natsRegionNames(c, region).gatewayName],
-      ['ArgoCD application name', applicationName(c, 'cert-manager', region.name)],
-    ];
-    for (const [what, value] of checks) {
-      if (!isDnsLabel(value, DNS_LABEL_MAX)) {
-        out.push({
-          path: ['regions', i, 'name'],
-          message: `${what} "${value}" is not a DNS label of at most ${DNS_LABEL_MAX} characters (shorten the platform or region name)`,
-        });
-      }
-    }
-    const full = region as Partial<Region>;
-    if (c.cassandra && full.cassandra && isDnsLabel(full.cassandra.datacenter) && isDnsLabel(c.cassandra.clusterName)) {
-      const names = cassandraRegionNames(c as CassandraNamingConfig, { cluster: region.cluster, cassandra: full.cassandra });
-      for (const sts of names.statefulSets) {
-        if (sts.length > 60) {
-          out.push({
-            path: ['regions', i, 'cassandra', 'datacenter'],
-            message: `StatefulSet name "${sts}" is ${sts.length} characters; k8ssandra-operator allows 60 (shorten cassandra.clusterName, the DC name or the rack names)`,
-          });
-        }
-      }
-      if (!isDnsLabel(names.service)) {
-        out.push({
-          path: ['regions', i, 'cassandra', 'datacenter'],
-          message: `Service name "${names.service}" is longer than 63 characters (shorten cassandra.clusterName or the DC name)`,
-        });
-      }
-    }
-    if (c.postgres && full.ordinal !== undefined && isDnsLabel(c.postgres.appName)) {
-      const pg = postgresRegionNames({ ...c, postgres: c.postgres } as PostgresNamingConfig & Pick<NamingConfig, 'dns'>, {
-        cluster: region.cluster,
-        ordinal: full.ordinal,
+    const value = applicationName(c, longest, region.name);
+    if (!isDnsLabel(value, DNS_LABEL_MAX)) {
+      out.push({
+        path: ['regions', i, 'name'],
+        message: `ArgoCD application name "${value}" is not a DNS label of at most ${DNS_LABEL_MAX} characters (shorten the platform or region name)`,
       });
-      if (!isDnsLabel(pg.rwService)) {
-        out.push({
-          path: ['postgres', 'appName'],
-          message: `Service name "${pg.rwService}" is not a DNS label of at most 63 characters (shorten postgres.appName)`,
-        });
-      }
     }
   });
   return out;

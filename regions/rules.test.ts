@@ -2,7 +2,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { inputWithRegions } from '../test/helpers.js';
-import { ConfigError, parseConfig } from './load.js';
+import { ConfigError } from './load.js';
+import { parseConfig } from '../constructs/platform-config.js';
 import type { PlatformConfigInput } from './schema.js';
 
 /**

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
-import { platformJsonSchemaText } from './json-schema.js';
-import { loadConfigFile } from './load.js';
+import { platformJsonSchemaText } from '../charts/json-schema.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { DEFAULT_CONFIG_PATH, REPO_ROOT } from '../test/helpers.js';
 
 describe('regions/platform.schema.json', () => {

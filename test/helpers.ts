@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { parseConfig } from '../regions/load.js';
+import { parseConfig } from '../constructs/platform-config.js';
 import type { PlatformConfig, PlatformConfigInput } from '../regions/schema.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));

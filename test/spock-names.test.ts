@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { subscriptionName } from '../app/spock/dialect.js';
-import { loadConfigFile } from '../regions/load.js';
+import { loadConfigFile } from '../constructs/platform-config.js';
 import { postgresRegionNames, spockSubscriptionName } from '../regions/names.js';
 import { configWithRegions, DEFAULT_CONFIG_PATH } from './helpers.js';
 

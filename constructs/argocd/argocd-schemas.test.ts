@@ -11,7 +11,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderDist } from '../../charts/render.js';
-import { loadConfigFile } from '../../regions/load.js';
+import { loadConfigFile } from '../platform-config.js';
 import { configWithRegions, DEFAULT_CONFIG_PATH, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
 
 const KIND_TO_SCHEMA: Record<string, string> = {

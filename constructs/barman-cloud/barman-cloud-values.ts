@@ -6,7 +6,8 @@
  * images (pinned tag), resources and the restricted security context are set here.
  */
 import { Labels } from '../../regions/names.js';
-import type { BackupsConfig, PlatformConfig } from '../../regions/schema.js';
+import type { PlatformConfig } from '../../regions/schema.js';
+import type { BackupsConfig } from '../barman-cloud/config.js';
 import { helmResources, RESTRICTED_CONTAINER } from '../workload.js';
 
 /** Chart name in the pgEdge Helm repository (and the values file name). */

@@ -11,6 +11,7 @@ import { Placement } from '../component.js';
 import { medusaSchedule, retentionDays } from '../cassandra-backups/medusa-storage.js';
 import { HelmValuesFile } from '../output.js';
 import { BARMAN_CLOUD_CHART, BARMAN_CLOUD_CLUSTER_KINDS, barmanCloudValues } from './barman-cloud-values.js';
+import { backupsConfig } from './config.js';
 
 /** Mermaid id of the object store node. */
 export const OBJECT_STORE_NODE = 'store';
@@ -61,6 +62,7 @@ function backupsSection(c: PlatformConfig): string[] {
 
 export const barmanCloud: ComponentDefinition = {
   name: 'barman-cloud',
+  config: backupsConfig,
   enabled: (c) => c.backups !== undefined,
   placement: (c) => Placement.regions(c),
   // Next to the CNPG operator, in the namespace the cnpg-operator component creates.

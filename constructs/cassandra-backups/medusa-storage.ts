@@ -4,7 +4,8 @@
  * TLS, retention in days. Credentials come from a per-region Secret (key `credentials`).
  */
 import { CassandraSecrets, medusaPrefix } from '../../regions/names.js';
-import type { BackupsConfig, PlatformConfig } from '../../regions/schema.js';
+import type { PlatformConfig } from '../../regions/schema.js';
+import type { BackupsConfig } from '../barman-cloud/config.js';
 
 /** Days in a retention period: d = 1, w = 7, m = 31 (never purges before barman's calendar month). */
 export function retentionDays(retention: string): number {

@@ -8,12 +8,14 @@ import { mermaidId, Placement, regionNodeId } from '../component.js';
 import { ChatHistory } from './chat-history.js';
 import { CASSANDRA_DANGER_RULES, cassandraRegionData } from './danger.js';
 import { k8ssandraClusterEffects } from './plan-effects.js';
+import { cassandraConfig } from './config.js';
 
 /** Mermaid id of the control plane node on the management cluster. */
 const CONTROL_PLANE = mermaidId('k8ssandra');
 
 export const cassandra: ComponentDefinition = {
   name: 'cassandra',
+  config: cassandraConfig,
   placement: (c) => {
     const leader = regionByName(c, c.cassandra.schemaRegion);
     return [...Placement.management(c), { target: leader.name, cluster: leader.cluster, region: leader }];

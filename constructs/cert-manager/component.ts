@@ -4,6 +4,7 @@ import type { ComponentDefinition, ComponentProps } from '../component.js';
 import { OPERATOR_CHART_KINDS, Placement } from '../component.js';
 import { HelmValuesFile } from '../output.js';
 import { certManagerValues } from './cert-manager-values.js';
+import { certManagerConfig } from './config.js';
 
 export const CERT_MANAGER_CHART = 'cert-manager';
 
@@ -17,6 +18,7 @@ export class CertManagerInstall extends Construct {
 
 export const certManager: ComponentDefinition = {
   name: 'cert-manager',
+  config: certManagerConfig,
   placement: Placement.everywhere,
   namespace: (c) => ({ name: c.certManager.namespace, podSecurity: 'restricted' }),
   application: (c) => ({

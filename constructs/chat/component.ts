@@ -2,9 +2,11 @@
 import type { ComponentDefinition } from '../component.js';
 import { Placement, regionNodeId } from '../component.js';
 import { ChatBackend } from './chat-backend.js';
+import { appConfig } from './config.js';
 
 export const chat: ComponentDefinition = {
   name: 'chat',
+  config: appConfig,
   // A joining region gets the backend once it is active (its data is copied first).
   placement: (c) => Placement.regions(c, (r) => r.state !== 'joining'),
   namespace: (c) => ({ name: c.app.namespace, podSecurity: 'restricted' }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfigFile } from '../../regions/load.js';
+import { loadConfigFile } from '../platform-config.js';
 import { DEFAULT_CONFIG_PATH } from '../../test/helpers.js';
 import { helmMerge, restrictedViolations } from '../../test/pod-security.js';
 import { k8ssandraOperatorValues } from './operator-values.js';

@@ -5,6 +5,7 @@ import { Placement, regionNodeId } from '../component.js';
 import { downgradeRule, sectionOf } from '../danger-rules.js';
 import { same } from '../plan-effects.js';
 import { NatsRegion } from './nats-region.js';
+import { natsConfig } from './config.js';
 
 /** STATE.json section of NATS. */
 interface NatsState {
@@ -24,6 +25,7 @@ const natsValuesEffects: EffectsOf = ({ cluster, before: b, after: a }) => {
 
 export const nats: ComponentDefinition = {
   name: 'nats',
+  config: natsConfig,
   placement: (c) => Placement.regions(c),
   namespace: (c) => ({ name: c.nats.namespace, podSecurity: 'restricted', regionLabel: true }),
   application: (c) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../regions/load.js';
+import { loadConfigFile } from '../platform-config.js';
 import { configWithRegions, DEFAULT_CONFIG_PATH } from '../../test/helpers.js';
 import { restrictedViolations } from '../../test/pod-security.js';
 import { natsValues } from './nats-values.js';

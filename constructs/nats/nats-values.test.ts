@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderDist } from '../../charts/render.js';
-import { loadConfigFile } from '../../regions/load.js';
+import { loadConfigFile } from '../platform-config.js';
 import { natsRegionNames, SecretNames } from '../../regions/names.js';
 import { configWithRegions, DEFAULT_CONFIG_PATH } from '../../test/helpers.js';
 import { gatewayMergeBlock } from './gateway.js';

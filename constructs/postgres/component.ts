@@ -6,6 +6,7 @@ import { Placement, regionNodeId } from '../component.js';
 import { POSTGRES_DANGER_RULES } from './danger.js';
 import { pgEdgeValuesEffects } from './plan-effects.js';
 import { PostgresRegion } from './postgres-region.js';
+import { postgresConfig } from './config.js';
 
 /** Regions in the Spock mesh: every region that is not leaving. */
 const meshOf = (c: PlatformConfig) => c.regions.filter((r) => r.state !== 'leaving');
@@ -27,6 +28,7 @@ function subscriptionsSection(c: PlatformConfig): string[] {
 
 export const postgres: ComponentDefinition = {
   name: 'postgres',
+  config: postgresConfig,
   placement: (c) => Placement.regions(c),
   namespace: (c) => ({ name: c.postgres.namespace, podSecurity: 'restricted' }),
   application: (c) => ({

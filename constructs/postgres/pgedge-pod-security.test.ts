@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../regions/load.js';
+import { loadConfigFile } from '../platform-config.js';
 import { DEFAULT_CONFIG_PATH } from '../../test/helpers.js';
 import { pgedgeValues } from './pgedge-values.js';
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderDist } from '../../charts/render.js';
 import { postgresRegionNames, spockNodeDsn, spockSubscriptionName } from '../../regions/names.js';
-import { loadConfigFile } from '../../regions/load.js';
+import { loadConfigFile } from '../platform-config.js';
 import { configFrom, configWithRegions, DEFAULT_CONFIG_PATH, DIST, inputWithRegions, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
 import { readDist } from '../../charts/dist-writer.js';
 import { replicationCapacity } from './pgedge-values.js';

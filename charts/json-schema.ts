@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PlatformConfigSchema } from './schema.js';
+import { PlatformConfigSchema } from '../constructs/platform-config.js';
 
 /** The JSON Schema of the config as users write it (defaults are optional), as text. */
 export function platformJsonSchemaText(): string {

@@ -6,6 +6,6 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { platformJsonSchemaText } from './json-schema.js';
 
-const target = fileURLToPath(new URL('./platform.schema.json', import.meta.url));
+const target = fileURLToPath(new URL('../regions/platform.schema.json', import.meta.url));
 writeFileSync(target, platformJsonSchemaText());
 console.log(`wrote ${target}`);
