@@ -58,7 +58,7 @@ export function renderTree(tree: PlatformTree): DistFiles {
     add(v.distPath, HEADER + (v.comment ? `# ${v.comment}\n` : '') + toYaml(v.values));
   }
   const secrets = collect(tree.app, SecretRequirement.isSecretRequirement);
-  add('SECRETS.md', secretsMarkdown(tree.config, secrets));
+  add('SECRETS.md', secretsMarkdown(tree.config, secrets, tree.components));
   add('TOPOLOGY.md', topologyMarkdown(tree.config, tree.components, tree.applicationSets));
   add(STATE_FILE, stateText(tree.config, tree.components));
   return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

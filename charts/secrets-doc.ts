@@ -1,8 +1,9 @@
 /** dist/SECRETS.md: every Secret that must exist, from the SecretRequirements in the tree. */
+import { enabledComponents, type ComponentDefinition } from '../constructs/component.js';
 import type { SecretRequirement } from '../constructs/output.js';
 import type { PlatformConfig } from '../regions/schema.js';
 
-export function secretsMarkdown(c: PlatformConfig, secrets: readonly SecretRequirement[]): string {
+export function secretsMarkdown(c: PlatformConfig, secrets: readonly SecretRequirement[], components: readonly ComponentDefinition[]): string {
   const rows = [...secrets].sort((a, b) =>
     `${a.cluster}/${a.namespace}/${a.secretName}`.localeCompare(`${b.cluster}/${b.namespace}/${b.secretName}`),
   );
@@ -33,9 +34,7 @@ export function secretsMarkdown(c: PlatformConfig, secrets: readonly SecretRequi
     '',
     '## Creating one by hand',
     '',
-    'NATS expands these values as config tokens: use letter-first alphanumeric values',
-    '(a value that starts with a digit is read as a number).',
-    '',
+    ...enabledComponents(c, components).flatMap((d) => (d.secretNotes ? [...d.secretNotes, ''] : [])),
     '```sh',
     '# one file per key, named after the key (here ./user and ./password), written from',
     '# your secret store; never type values on the command line (shell history)',

@@ -1,6 +1,7 @@
 /**
  * dist/STATE.json: the identities that must never change by accident (region names and
- * ordinals, DC names, Cassandra cluster name, pgEdge appName, server versions). Plan and
+ * ordinals, plus each component's section and region fields: DC names, cluster names, server
+ * versions...). Plan and
  * synth compare the next config with the state of the dist they replace. ArgoCD ignores
  * the file (it is outside every synced folder).
  */

@@ -224,6 +224,8 @@ export interface ComponentDefinition {
   readonly plan?: PlanContribution;
   readonly state?: StateContribution;
   readonly danger?: DangerContribution;
+  /** Markdown lines for SECRETS.md "Creating one by hand" (how this component reads its Secrets' values). */
+  readonly secretNotes?: readonly string[];
 }
 
 /** The components of `list` that `config` deploys, in list order. */

@@ -52,6 +52,10 @@ export const nats: ComponentDefinition = {
     // After cassandra and postgres: where STATE.json files written before the component contract have it.
     section: { key: 'nats', of: (c) => ({ image: `${c.nats.image.repository}:${c.nats.image.tag}` }), order: 1 },
   },
+  secretNotes: [
+    'NATS expands these values as config tokens: use letter-first alphanumeric values',
+    '(a value that starts with a digit is read as a number).',
+  ],
   danger: {
     renamed: 'its NATS cluster and servers are replaced and JetStream loses its RAFT identity',
     rules: [downgradeRule('nats', (s) => sectionOf<NatsState>(s, 'nats').image)],
