@@ -179,3 +179,21 @@ describe('a component defined only in this test', () => {
     expect(naming).toEqual([]);
   });
 });
+
+describe('the generator core names no component', () => {
+  const CORE = ['charts/platform.ts', 'charts/render.ts', 'charts/plan.ts', 'charts/topology.ts', 'charts/danger.ts', 'charts/state.ts', 'charts/secrets-doc.ts'];
+  // Component names and the words their products go by (a name in a message counts as much as in code).
+  const words = [...COMPONENTS.map((d) => d.name), 'pgedge', 'spock', 'k8ssandra', 'medusa', 'jetstream'];
+  // Reading a component's part of the config (`c.nats`, `config.app`...).
+  const keys = COMPONENTS.flatMap((d) => (d.config ? [d.config.key] : []));
+
+  it.each(CORE)('%s', (file) => {
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+    const found = [
+      ...words.filter((w) => new RegExp(`(^|[^a-z-])${w}([^a-z-]|$)`, 'i').test(text)),
+      ...keys.filter((k) => new RegExp(`\\b(c|config|input|next|base)\\??\\.${k}\\b`).test(text)).map((k) => `config key ${k}`),
+    ];
+    expect(found, `${file} names ${found.join(', ')}: move that knowledge into the component's definition`).toEqual([]);
+  });
+});
+
