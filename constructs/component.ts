@@ -6,8 +6,9 @@
  * (plan), which identities it protects (STATE.json) and which changes are dangerous.
  * charts/ loops over the list and never names a component.
  */
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { PinnedChart } from './argocd/component-application-set.js';
+import { HelmValuesFile } from './output.js';
 import { MANAGEMENT_TARGET } from '../regions/names.js';
 import type { ConfigSlice, PlatformConfig, Region } from '../regions/schema.js';
 
@@ -248,4 +249,17 @@ export const Placement = {
 export function regionOf(props: ComponentProps, component: string): Region {
   if (!props.target.region) throw new Error(`${component}: target ${props.target.cluster} is not a region (check its placement)`);
   return props.target.region;
+}
+
+/**
+ * The construct of a component that is only a chart: one values file per target,
+ * `values/<cluster>/<chart>.yaml`, from `values(props)`.
+ */
+export function chartValuesConstruct(chart: string, values: (props: ComponentProps) => Record<string, unknown>): ComponentConstruct {
+  return class ChartValues extends Construct {
+    constructor(scope: Construct, id: string, props: ComponentProps) {
+      super(scope, id);
+      new HelmValuesFile(this, 'values', { cluster: props.target.cluster, chart, values: values(props) });
+    }
+  };
 }

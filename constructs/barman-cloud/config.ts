@@ -202,6 +202,6 @@ export const backupsConfig: ConfigSlice = {
   key: 'backups',
   schema: BackupsSchema.optional(),
   rules: [
-  rule('backups', ['backups'], backupsRules),
+    rule('backups', ['backups'], backupsRules),
   ],
 };

@@ -89,65 +89,65 @@ export const cassandraConfig: ConfigSlice = {
   schema: CassandraSchema,
   region: { key: 'cassandra', schema: CassandraRegionSchema },
   rules: [
-  rule('unique-datacenters', ['regions'], (c) =>
-    duplicates(c.regions, (r) => r.cassandra.datacenter).map(([first, dup]) => ({
-      path: ['regions', dup, 'cassandra', 'datacenter'],
-      message: `duplicate Cassandra datacenter "${c.regions[dup]!.cassandra.datacenter}", already used by regions[${first}] (every region is its own DC)`,
-    })),
-  ),
-  rule('datacenter-sizes-and-racks', ['regions'], (c) => {
-    const v: PlatformRuleViolation[] = [];
-    c.regions.forEach((r, i) => {
-      const rf = c.cassandra.replicationFactor;
-      if (r.cassandra.size < rf) {
-        v.push({
-          path: ['regions', i, 'cassandra', 'size'],
-          message: `DC size ${r.cassandra.size} is below the replication factor ${rf} (LOCAL_QUORUM needs ${rf} replicas in the DC; set size >= ${rf} or lower cassandra.replicationFactor)`,
-        });
-      }
-      const racks = r.cassandra.racks.length;
-      if (racks > 0 && r.cassandra.size % racks !== 0) {
-        v.push({
-          path: ['regions', i, 'cassandra', 'size'],
-          message: `DC size ${r.cassandra.size} is not a multiple of its ${racks} racks (use a multiple so every rack holds the same number of nodes)`,
-        });
-      }
-      for (const [first, dup] of duplicates(r.cassandra.racks, (x) => x.name)) {
-        v.push({ path: ['regions', i, 'cassandra', 'racks', dup, 'name'], message: `duplicate rack name, already used by racks[${first}] (rename it)` });
-      }
-    });
-    return v;
-  }),
-  rule('cassandra-schema-region', ['cassandra', 'schemaRegion'], (c) => {
-    const schemaLeader = c.regions.find((r) => r.name === c.cassandra.schemaRegion);
-    if (!schemaLeader) {
-      return [
-        {
-          path: ['cassandra', 'schemaRegion'],
-          message: `"${c.cassandra.schemaRegion}" is not a region (use one of ${c.regions.map((r) => r.name).join(', ')})`,
-        },
-      ];
-    }
-    if (schemaLeader.state !== 'active' && c.regions.some((r) => r.state === 'active')) {
-      return [{ path: ['cassandra', 'schemaRegion'], message: `schema region "${schemaLeader.name}" is ${schemaLeader.state} (pick an active region)` }];
-    }
-    return [];
-  }),
-  rule('cassandra-names', ['regions'], (c) =>
-    c.regions.flatMap((region, i) => {
-      if (!isDnsLabel(region.cassandra.datacenter) || !isDnsLabel(c.cassandra.clusterName)) return []; // reported by the fields
-      const names = cassandraRegionNames(c, region);
-      const path = ['regions', i, 'cassandra', 'datacenter'];
-      return [
-        ...names.statefulSets
-          .filter((sts) => sts.length > 60)
-          .map((sts) => ({
-            path,
-            message: `StatefulSet name "${sts}" is ${sts.length} characters; k8ssandra-operator allows 60 (shorten cassandra.clusterName, the DC name or the rack names)`,
-          })),
-        ...(isDnsLabel(names.service) ? [] : [{ path, message: `Service name "${names.service}" is longer than 63 characters (shorten cassandra.clusterName or the DC name)` }]),
-      ];
+    rule('unique-datacenters', ['regions'], (c) =>
+      duplicates(c.regions, (r) => r.cassandra.datacenter).map(([first, dup]) => ({
+        path: ['regions', dup, 'cassandra', 'datacenter'],
+        message: `duplicate Cassandra datacenter "${c.regions[dup]!.cassandra.datacenter}", already used by regions[${first}] (every region is its own DC)`,
+      })),
+    ),
+    rule('datacenter-sizes-and-racks', ['regions'], (c) => {
+      const v: PlatformRuleViolation[] = [];
+      c.regions.forEach((r, i) => {
+        const rf = c.cassandra.replicationFactor;
+        if (r.cassandra.size < rf) {
+          v.push({
+            path: ['regions', i, 'cassandra', 'size'],
+            message: `DC size ${r.cassandra.size} is below the replication factor ${rf} (LOCAL_QUORUM needs ${rf} replicas in the DC; set size >= ${rf} or lower cassandra.replicationFactor)`,
+          });
+        }
+        const racks = r.cassandra.racks.length;
+        if (racks > 0 && r.cassandra.size % racks !== 0) {
+          v.push({
+            path: ['regions', i, 'cassandra', 'size'],
+            message: `DC size ${r.cassandra.size} is not a multiple of its ${racks} racks (use a multiple so every rack holds the same number of nodes)`,
+          });
+        }
+        for (const [first, dup] of duplicates(r.cassandra.racks, (x) => x.name)) {
+          v.push({ path: ['regions', i, 'cassandra', 'racks', dup, 'name'], message: `duplicate rack name, already used by racks[${first}] (rename it)` });
+        }
+      });
+      return v;
     }),
-  ),
+    rule('cassandra-schema-region', ['cassandra', 'schemaRegion'], (c) => {
+      const schemaLeader = c.regions.find((r) => r.name === c.cassandra.schemaRegion);
+      if (!schemaLeader) {
+        return [
+          {
+            path: ['cassandra', 'schemaRegion'],
+            message: `"${c.cassandra.schemaRegion}" is not a region (use one of ${c.regions.map((r) => r.name).join(', ')})`,
+          },
+        ];
+      }
+      if (schemaLeader.state !== 'active' && c.regions.some((r) => r.state === 'active')) {
+        return [{ path: ['cassandra', 'schemaRegion'], message: `schema region "${schemaLeader.name}" is ${schemaLeader.state} (pick an active region)` }];
+      }
+      return [];
+    }),
+    rule('cassandra-names', ['regions'], (c) =>
+      c.regions.flatMap((region, i) => {
+        if (!isDnsLabel(region.cassandra.datacenter) || !isDnsLabel(c.cassandra.clusterName)) return []; // reported by the fields
+        const names = cassandraRegionNames(c, region);
+        const path = ['regions', i, 'cassandra', 'datacenter'];
+        return [
+          ...names.statefulSets
+            .filter((sts) => sts.length > 60)
+            .map((sts) => ({
+              path,
+              message: `StatefulSet name "${sts}" is ${sts.length} characters; k8ssandra-operator allows 60 (shorten cassandra.clusterName, the DC name or the rack names)`,
+            })),
+          ...(isDnsLabel(names.service) ? [] : [{ path, message: `Service name "${names.service}" is longer than 63 characters (shorten cassandra.clusterName or the DC name)` }]),
+        ];
+      }),
+    ),
   ],
 };

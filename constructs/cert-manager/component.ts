@@ -1,20 +1,10 @@
 /** cert-manager on every cluster: k8ssandra-operator's webhooks, the Postgres client certificates and gateway TLS need it. */
-import { Construct } from 'constructs';
-import type { ComponentDefinition, ComponentProps } from '../component.js';
-import { OPERATOR_CHART_KINDS, Placement } from '../component.js';
-import { HelmValuesFile } from '../output.js';
+import type { ComponentDefinition } from '../component.js';
+import { chartValuesConstruct, OPERATOR_CHART_KINDS, Placement } from '../component.js';
 import { certManagerValues } from './cert-manager-values.js';
 import { certManagerConfig } from './config.js';
 
 export const CERT_MANAGER_CHART = 'cert-manager';
-
-/** One cluster's cert-manager values. */
-export class CertManagerInstall extends Construct {
-  constructor(scope: Construct, id: string, props: ComponentProps) {
-    super(scope, id);
-    new HelmValuesFile(this, 'values', { cluster: props.target.cluster, chart: CERT_MANAGER_CHART, values: certManagerValues(props.config) });
-  }
-}
 
 export const certManager: ComponentDefinition = {
   name: 'cert-manager',
@@ -26,6 +16,6 @@ export const certManager: ComponentDefinition = {
     // The CRDs exceed the client-side-apply annotation limit.
     syncOptions: ['ServerSideApply=true'],
   }),
-  construct: CertManagerInstall,
+  construct: chartValuesConstruct(CERT_MANAGER_CHART, (p) => certManagerValues(p.config)),
   clusterScopedKinds: () => OPERATOR_CHART_KINDS,
 };

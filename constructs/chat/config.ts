@@ -30,10 +30,10 @@ export const appConfig: ConfigSlice = {
   key: 'app',
   schema: AppSchema,
   rules: [
-  rule('app-replicas', ['app'], (c) =>
-    c.app.maxReplicas < c.app.minReplicas
-      ? [{ path: ['app', 'maxReplicas'], message: `maxReplicas ${c.app.maxReplicas} is below minReplicas ${c.app.minReplicas} (raise maxReplicas)` }]
-      : [],
-  ),
+    rule('app-replicas', ['app'], (c) =>
+      c.app.maxReplicas < c.app.minReplicas
+        ? [{ path: ['app', 'maxReplicas'], message: `maxReplicas ${c.app.maxReplicas} is below minReplicas ${c.app.minReplicas} (raise maxReplicas)` }]
+        : [],
+    ),
   ],
 };

@@ -1,19 +1,9 @@
 /** pgEdge's CloudNativePG operator in every region: it runs the region's pgEdge Postgres. */
-import { Construct } from 'constructs';
-import type { ComponentDefinition, ComponentProps } from '../component.js';
-import { OPERATOR_CHART_KINDS, Placement } from '../component.js';
-import { HelmValuesFile } from '../output.js';
+import type { ComponentDefinition } from '../component.js';
+import { chartValuesConstruct, OPERATOR_CHART_KINDS, Placement } from '../component.js';
 import { cnpgOperatorValues } from './cnpg-operator-values.js';
 
 export const CNPG_OPERATOR_CHART = 'cloudnative-pg';
-
-/** One region's operator values. */
-export class CnpgOperatorInstall extends Construct {
-  constructor(scope: Construct, id: string, props: ComponentProps) {
-    super(scope, id);
-    new HelmValuesFile(this, 'values', { cluster: props.target.cluster, chart: CNPG_OPERATOR_CHART, values: cnpgOperatorValues(props.config) });
-  }
-}
 
 export const cnpgOperator: ComponentDefinition = {
   name: 'cnpg-operator',
@@ -23,6 +13,6 @@ export const cnpgOperator: ComponentDefinition = {
     chart: { repoURL: c.postgres.operator.chart.repoURL, chart: CNPG_OPERATOR_CHART, version: c.postgres.operator.chart.version, releaseName: 'cnpg' },
     syncOptions: ['ServerSideApply=true'],
   }),
-  construct: CnpgOperatorInstall,
+  construct: chartValuesConstruct(CNPG_OPERATOR_CHART, (p) => cnpgOperatorValues(p.config)),
   clusterScopedKinds: () => OPERATOR_CHART_KINDS,
 };

@@ -105,71 +105,71 @@ export const natsConfig: ConfigSlice = {
   key: 'nats',
   schema: NatsSchema.prefault({}),
   rules: [
-  rule('jetstream-quorum', ['nats', 'jetstream'], (c) => {
-    const v: PlatformRuleViolation[] = [];
-    const nats = c.nats;
-    if (nats.jetstream.enabled && c.regions.length < 3) {
-      v.push({
-        path: ['nats', 'jetstream', 'enabled'],
-        message: `JetStream needs at least 3 regions, got ${c.regions.length} (one JetStream meta group spans the super-cluster and loses quorum when one of 2 regions is down; set enabled: false or add regions)`,
-      });
-    }
-    if (nats.jetstream.enabled && nats.replicas < 3) {
-      v.push({
-        path: ['nats', 'replicas'],
-        message: `JetStream needs at least 3 servers per region, got ${nats.replicas} (set replicas: 3)`,
-      });
-    }
-    if (nats.jetstream.enabled && c.regions.filter((r) => r.state !== 'leaving').length < 3) {
-      v.push({ path: ['nats', 'jetstream', 'enabled'], message: 'JetStream needs at least 3 regions that are not leaving (add a region before removing one)' });
-    }
-    return v;
-  }),
-  rule('gateway-exposure-settings', ['nats', 'gateway'], (c) => {
-    const gw = c.nats.gateway;
-    if (gw.exposure !== 'loadBalancer' && gw.loadBalancer !== undefined) {
-      return [
-        {
-          path: ['nats', 'gateway', 'loadBalancer'],
-          message: `loadBalancer settings are only used with exposure: loadBalancer, got exposure "${gw.exposure}" (remove the block or set exposure: loadBalancer)`,
-        },
-      ];
-    }
-    return [];
-  }),
-  rule('gateway-tls-issuer', ['nats', 'gateway', 'tls'], (c) => {
-    const tls = c.nats.gateway.tls;
-    if (tls.enabled && tls.issuer === undefined) {
-      return [
-        {
-          path: ['nats', 'gateway', 'tls', 'issuer'],
-          message: 'gateway TLS needs a cert-manager issuer (add issuer: {kind: ClusterIssuer, name: <issuer backed by the shared CA>})',
-        },
-      ];
-    }
-    return [];
-  }),
-  rule('gateway-port-collisions', ['nats', 'gateway', 'port'], (c) => {
-    const gw = c.nats.gateway;
-    const reserved: Record<string, number> = { client: 4222, cluster: 6222, monitor: c.nats.monitorPort };
-    return Object.entries(reserved)
-      .filter(([, p]) => gw.port === p)
-      .map(([what]) => ({
-        path: ['nats', 'gateway', 'port'],
-        message: `gateway port ${gw.port} collides with the NATS ${what} port (pick another, e.g. 7222)`,
-      }));
-  }),
-  rule('nats-names', ['regions'], (c) =>
-    c.regions.flatMap((region, i) => {
-      const gatewayName = natsRegionNames(c, region).gatewayName;
-      if (!isDnsLabel(c.platform) || !isDnsLabel(region.name) || isDnsLabel(gatewayName, DNS_LABEL_MAX)) return [];
-      return [
-        {
-          path: ['regions', i, 'name'],
-          message: `NATS gateway name "${gatewayName}" is not a DNS label of at most ${DNS_LABEL_MAX} characters (shorten the platform or region name)`,
-        },
-      ];
+    rule('jetstream-quorum', ['nats', 'jetstream'], (c) => {
+      const v: PlatformRuleViolation[] = [];
+      const nats = c.nats;
+      if (nats.jetstream.enabled && c.regions.length < 3) {
+        v.push({
+          path: ['nats', 'jetstream', 'enabled'],
+          message: `JetStream needs at least 3 regions, got ${c.regions.length} (one JetStream meta group spans the super-cluster and loses quorum when one of 2 regions is down; set enabled: false or add regions)`,
+        });
+      }
+      if (nats.jetstream.enabled && nats.replicas < 3) {
+        v.push({
+          path: ['nats', 'replicas'],
+          message: `JetStream needs at least 3 servers per region, got ${nats.replicas} (set replicas: 3)`,
+        });
+      }
+      if (nats.jetstream.enabled && c.regions.filter((r) => r.state !== 'leaving').length < 3) {
+        v.push({ path: ['nats', 'jetstream', 'enabled'], message: 'JetStream needs at least 3 regions that are not leaving (add a region before removing one)' });
+      }
+      return v;
     }),
-  ),
+    rule('gateway-exposure-settings', ['nats', 'gateway'], (c) => {
+      const gw = c.nats.gateway;
+      if (gw.exposure !== 'loadBalancer' && gw.loadBalancer !== undefined) {
+        return [
+          {
+            path: ['nats', 'gateway', 'loadBalancer'],
+            message: `loadBalancer settings are only used with exposure: loadBalancer, got exposure "${gw.exposure}" (remove the block or set exposure: loadBalancer)`,
+          },
+        ];
+      }
+      return [];
+    }),
+    rule('gateway-tls-issuer', ['nats', 'gateway', 'tls'], (c) => {
+      const tls = c.nats.gateway.tls;
+      if (tls.enabled && tls.issuer === undefined) {
+        return [
+          {
+            path: ['nats', 'gateway', 'tls', 'issuer'],
+            message: 'gateway TLS needs a cert-manager issuer (add issuer: {kind: ClusterIssuer, name: <issuer backed by the shared CA>})',
+          },
+        ];
+      }
+      return [];
+    }),
+    rule('gateway-port-collisions', ['nats', 'gateway', 'port'], (c) => {
+      const gw = c.nats.gateway;
+      const reserved: Record<string, number> = { client: 4222, cluster: 6222, monitor: c.nats.monitorPort };
+      return Object.entries(reserved)
+        .filter(([, p]) => gw.port === p)
+        .map(([what]) => ({
+          path: ['nats', 'gateway', 'port'],
+          message: `gateway port ${gw.port} collides with the NATS ${what} port (pick another, e.g. 7222)`,
+        }));
+    }),
+    rule('nats-names', ['regions'], (c) =>
+      c.regions.flatMap((region, i) => {
+        const gatewayName = natsRegionNames(c, region).gatewayName;
+        if (!isDnsLabel(c.platform) || !isDnsLabel(region.name) || isDnsLabel(gatewayName, DNS_LABEL_MAX)) return [];
+        return [
+          {
+            path: ['regions', i, 'name'],
+            message: `NATS gateway name "${gatewayName}" is not a DNS label of at most ${DNS_LABEL_MAX} characters (shorten the platform or region name)`,
+          },
+        ];
+      }),
+    ),
   ],
 };

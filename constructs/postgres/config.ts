@@ -54,12 +54,12 @@ export const postgresConfig: ConfigSlice = {
   key: 'postgres',
   schema: PostgresSchema,
   rules: [
-  rule('postgres-names', ['postgres', 'appName'], (c) => {
-    if (!isDnsLabel(c.postgres.appName)) return []; // reported by the field
-    return c.regions.flatMap((region) => {
-      const rw = postgresRegionNames(c, region).rwService;
-      return isDnsLabel(rw) ? [] : [{ path: ['postgres', 'appName'], message: `Service name "${rw}" is not a DNS label of at most 63 characters (shorten postgres.appName)` }];
-    });
-  }),
+    rule('postgres-names', ['postgres', 'appName'], (c) => {
+      if (!isDnsLabel(c.postgres.appName)) return []; // reported by the field
+      return c.regions.flatMap((region) => {
+        const rw = postgresRegionNames(c, region).rwService;
+        return isDnsLabel(rw) ? [] : [{ path: ['postgres', 'appName'], message: `Service name "${rw}" is not a DNS label of at most 63 characters (shorten postgres.appName)` }];
+      });
+    }),
   ],
 };
