@@ -4,8 +4,21 @@ import { postgresClientIssuer, PostgresSecrets, SPOCK_REPLICATION_ROLE } from '.
 
 export interface PostgresClientCertificatesProps {
   readonly platform: string;
+  /** Namespace the certificates and their Secrets live in. */
   readonly namespace: string;
-  readonly labels: Record<string, string>;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface PostgresClientIssuerProps {
+  readonly platform: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface PostgresClientCertificateProps extends PostgresClientCertificatesProps {
+  /** Secret the key pair lands in (also the Certificate's name). */
+  readonly secret: string;
+  /** The Postgres role the certificate authenticates as. */
+  readonly commonName: string;
 }
 
 /** Roles that authenticate with a client certificate, and the Secret each one's key pair lands in. */
@@ -23,7 +36,7 @@ export const CLIENT_CERTIFICATES: ReadonlyArray<{ secret: string; commonName: st
  * cluster, copy five Secrets by hand".
  */
 export class PostgresClientIssuer extends ApiObject {
-  constructor(scope: Construct, id: string, props: { platform: string; labels: Record<string, string> }) {
+  constructor(scope: Construct, id: string, props: PostgresClientIssuerProps) {
     super(scope, id, {
       apiVersion: 'cert-manager.io/v1',
       kind: 'ClusterIssuer',
@@ -35,11 +48,7 @@ export class PostgresClientIssuer extends ApiObject {
 
 /** A client certificate (CN = Postgres role) from the shared client CA. */
 export class PostgresClientCertificate extends ApiObject {
-  constructor(
-    scope: Construct,
-    id: string,
-    props: { platform: string; namespace: string; secret: string; commonName: string; labels: Record<string, string> },
-  ) {
+  constructor(scope: Construct, id: string, props: PostgresClientCertificateProps) {
     super(scope, id, {
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
