@@ -5,9 +5,9 @@
  * after a build, to the same size, is recompiled before the run.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readDist } from '../charts/dist-writer.js';
 import { DIST, REPO_ROOT, tempDir } from './helpers.js';
 
@@ -17,9 +17,20 @@ function launch(root: string, args: readonly string[]) {
   return run;
 }
 
+/** Temp folders of the current test, removed after it (a copy of the sources and a bundle: megabytes). */
+const temps: string[] = [];
+const temp = () => {
+  const dir = tempDir();
+  temps.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 describe('scripts/launch.cjs', () => {
   it('writes the committed dist/ byte for byte, and plans no change against it', () => {
-    const out = join(tempDir(), 'dist');
+    const out = join(temp(), 'dist');
     const synth = launch(REPO_ROOT, ['synth', '--out', out]);
     expect(synth.status, synth.stderr).toBe(0);
     expect(Object.fromEntries(readDist(out))).toEqual(Object.fromEntries(readDist(DIST)));
@@ -29,7 +40,7 @@ describe('scripts/launch.cjs', () => {
 
   it('recompiles an edited source before it runs, and only then', () => {
     // A copy of the repository (packages shared), so that editing a source touches nothing here.
-    const root = tempDir();
+    const root = temp();
     for (const entry of ['regions', 'constructs', 'charts', 'scripts', 'package.json', 'tsconfig.json']) {
       cpSync(join(REPO_ROOT, entry), join(root, entry), { recursive: true });
     }
