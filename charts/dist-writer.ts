@@ -42,25 +42,35 @@ export function diffDist(before: ReadonlyMap<string, string>, after: DistFiles):
   return change;
 }
 
-/** Replaces `outDir` with exactly `files`. Returns what changed against `before` (read when not given). */
+/**
+ * Replaces `outDir` with exactly `files`. Returns what changed against `before` (read when not
+ * given). When nothing changed, nothing is written (file times stay, and a large dist costs
+ * no disk writes).
+ */
 export function writeDistAtomically(outDir: string, files: DistFiles, before: ReadonlyMap<string, string> = readDist(outDir)): DistChange {
+  const change = diffDist(before, files);
+  if (change.added.length + change.changed.length + change.removed.length === 0 && existsSync(outDir)) return change;
   const parent = dirname(outDir);
   mkdirSync(parent, { recursive: true });
   const tmp = join(parent, `.${basename(outDir)}.tmp-${process.pid}`);
   const old = join(parent, `.${basename(outDir)}.old-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   try {
+    const made = new Set<string>();
     for (const [path, content] of files) {
       if (path.startsWith('/') || path.split('/').includes('..')) throw new Error(`refusing to write outside dist: ${path}`);
       const target = join(tmp, ...path.split('/'));
-      mkdirSync(dirname(target), { recursive: true });
+      const folder = dirname(target);
+      if (!made.has(folder)) {
+        mkdirSync(folder, { recursive: true });
+        made.add(folder);
+      }
       writeFileSync(target, content);
     }
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  const change = diffDist(before, files);
   if (existsSync(outDir)) renameSync(outDir, old);
   try {
     renameSync(tmp, outDir);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -144,6 +144,24 @@ describe('synth', () => {
     expect(asObject(readDist(out))).toEqual(before);
     const leftovers = spawnSync('ls', ['-a', join(out, '..')], { encoding: 'utf8' }).stdout;
     expect(leftovers).not.toMatch(new RegExp(`\\.${out.split('/').pop()}\\.(tmp|old)-`));
+  });
+
+  it('writes nothing when the folder already holds exactly the files, and swaps the whole folder when one differs', () => {
+    const out = tempDir();
+    const files = new Map([
+      ['argocd/a.yaml', 'a: 1\n'],
+      ['clusters/x/b.yaml', 'b: 2\n'],
+    ]);
+    writeDistAtomically(out, files);
+    const inode = (p: string) => statSync(join(out, p)).ino;
+    const before = { a: inode('argocd/a.yaml'), b: inode('clusters/x/b.yaml') };
+    const same = writeDistAtomically(out, new Map(files));
+    expect([same.added, same.changed, same.removed]).toEqual([[], [], []]);
+    expect({ a: inode('argocd/a.yaml'), b: inode('clusters/x/b.yaml') }).toEqual(before);
+    const next = writeDistAtomically(out, new Map([...files, ['clusters/x/b.yaml', 'b: 3\n']]));
+    expect(next.changed).toEqual(['clusters/x/b.yaml']);
+    expect(asObject(readDist(out))).toEqual({ 'argocd/a.yaml': 'a: 1\n', 'clusters/x/b.yaml': 'b: 3\n' });
+    expect(inode('argocd/a.yaml')).not.toBe(before.a);
   });
 
   it('--check exits 1 on a stale folder and 0 on a fresh one, writing nothing', () => {
