@@ -107,7 +107,22 @@ export function worthAHelper(documents: number): boolean {
   return documents >= PARALLEL_MIN_DOCUMENTS && availableParallelism() > 1;
 }
 
-/** Renders `jobs` in order: with `helper` on two threads, else on this one. */
+/**
+ * Renders `jobs` in order: with `helper` on two threads, else on this one. Identical documents
+ * (the same chart values in every region) are rendered once.
+ */
 export function renderYaml(jobs: readonly YamlJob[], helper?: YamlHelper): string[] {
-  return helper ? helper.render(jobs) : jobs.map((j) => j.prefix + toYaml(j.value));
+  const keys = jobs.map((j) => `${j.prefix}\u0000${JSON.stringify(j.value)}`);
+  const firstOf = new Map<string, number>();
+  const unique: YamlJob[] = [];
+  const slot = keys.map((k, i) => {
+    let u = firstOf.get(k);
+    if (u === undefined) {
+      firstOf.set(k, (u = unique.length));
+      unique.push(jobs[i]!);
+    }
+    return u;
+  });
+  const texts = helper ? helper.render(unique) : unique.map((j) => j.prefix + toYaml(j.value));
+  return slot.map((u) => texts[u]!);
 }
