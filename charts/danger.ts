@@ -101,11 +101,17 @@ function missingState(where: DistLocation, files: number): DangerousChange {
   };
 }
 
+/** Every rule's findings, with the next state computed once. */
+function changesFrom(base: PlatformState, next: PlatformConfig, components: readonly ComponentDefinition[]): DangerousChange[] {
+  const nextState = platformState(next, components);
+  return dangerRules(base, next, components).flatMap((rule) => rule(base, nextState));
+}
+
 export function assessDanger(base: BaseState, next: PlatformConfig, components: readonly ComponentDefinition[] = COMPONENTS): DangerReport {
   const acks = new Set(next.acknowledgedChanges);
   const changes =
     base.kind === 'state'
-      ? dangerRules(base.state, next, components).flatMap((rule) => rule(base.state, platformState(next, components)))
+      ? changesFrom(base.state, next, components)
       : base.kind === 'missing'
         ? [missingState(base.where, base.files)]
         : [];

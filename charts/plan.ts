@@ -116,19 +116,20 @@ export function computePlan(
   const appOf = applicationIndex([base, next], config.gitops.path, `${config.platform}-root`);
   const mgmt = config.managementCluster.name;
   const apps = new Map<string, { application: string; cluster: string; added: string[]; changed: string[]; removed: string[]; effects: string[] }>();
-  const entry = (path: string) => {
-    const { application } = appOf(path);
-    const cluster = ownerOf(path, mgmt);
-    const key = `${cluster}\u0000${application}`;
-    let e = apps.get(key);
-    if (!e) apps.set(key, (e = { application, cluster, added: [], changed: [], removed: [], effects: [] }));
-    return e;
-  };
-  for (const p of change.added) entry(p).added.push(p);
-  for (const p of change.changed) entry(p).changed.push(p);
-  for (const p of change.removed) entry(p).removed.push(p);
-  for (const p of [...change.added, ...change.changed, ...change.removed]) {
-    entry(p).effects.push(...effectsOf(p, appOf(p), base.get(p), next.get(p), components));
+  for (const [paths, list] of [
+    [change.added, 'added'],
+    [change.changed, 'changed'],
+    [change.removed, 'removed'],
+  ] as const) {
+    for (const path of paths) {
+      const owner = appOf(path);
+      const cluster = ownerOf(path, mgmt);
+      const key = `${cluster}\u0000${owner.application}`;
+      let e = apps.get(key);
+      if (!e) apps.set(key, (e = { application: owner.application, cluster, added: [], changed: [], removed: [], effects: [] }));
+      e[list].push(path);
+      e.effects.push(...effectsOf(path, owner, base.get(path), next.get(path), components));
+    }
   }
   const applications = [...apps.values()].sort((a, b) => a.cluster.localeCompare(b.cluster) || a.application.localeCompare(b.application));
   const clusters = [...new Set(applications.map((a) => a.cluster))].sort().map((cluster) => {

@@ -11,7 +11,7 @@ import { Placement } from '../component.js';
 import { medusaSchedule, retentionDays } from '../cassandra-backups/medusa-storage.js';
 import { HelmValuesFile } from '../output.js';
 import { BARMAN_CLOUD_CHART, BARMAN_CLOUD_CLUSTER_KINDS, barmanCloudValues } from './barman-cloud-values.js';
-import { backupsConfig } from './config.js';
+import { backupsConfig, backupsOf } from './config.js';
 
 /** Mermaid id of the object store node. */
 export const OBJECT_STORE_NODE = 'store';
@@ -20,8 +20,7 @@ export const OBJECT_STORE_NODE = 'store';
 export class BarmanCloudInstall extends Construct {
   constructor(scope: Construct, id: string, props: ComponentProps) {
     super(scope, id);
-    const b = props.config.backups;
-    if (!b) throw new Error('barman-cloud: backups are not configured (the component is enabled only with backups)');
+    const b = backupsOf(props.config, 'barman-cloud');
     new HelmValuesFile(this, 'plugin-values', { cluster: props.target.cluster, chart: BARMAN_CLOUD_CHART, values: barmanCloudValues(props.config, b) });
   }
 }

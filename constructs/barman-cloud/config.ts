@@ -205,3 +205,9 @@ export const backupsConfig: ConfigSlice = {
     rule('backups', ['backups'], backupsRules),
   ],
 };
+
+/** The config's `backups`, for a component that is enabled only with it; throws naming `component` otherwise. */
+export function backupsOf(c: { readonly backups?: BackupsConfig | undefined }, component: string): BackupsConfig {
+  if (!c.backups) throw new Error(`${component}: backups are not configured (the component is enabled only with backups)`);
+  return c.backups;
+}

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { cassandraRegionNames, CassandraSecrets, Labels, medusaBackupScheduleName, medusaPrefix } from '../../regions/names.js';
+import { backupsOf } from '../barman-cloud/config.js';
 import { regionOf, type ComponentProps } from '../component.js';
 import { SecretRequirement } from '../output.js';
 import { MedusaBackupSchedule } from './medusa-backup-schedule.js';
@@ -14,8 +15,8 @@ export class CassandraBackups extends Construct {
     super(scope, id);
     const c = props.config;
     const r = regionOf(props, 'cassandra-backups');
-    const b = c.backups;
-    if (!b?.medusa.enabled) throw new Error('cassandra-backups: Medusa is not enabled (the component is enabled only with backups.medusa.enabled)');
+    const b = backupsOf(c, 'cassandra-backups');
+    if (!b.medusa.enabled) throw new Error('cassandra-backups: Medusa is not enabled (the component is enabled only with backups.medusa.enabled)');
     const dc = cassandraRegionNames(c, r);
     new MedusaBackupSchedule(scope, 'medusa-backup-schedule', {
       name: medusaBackupScheduleName(c, r),

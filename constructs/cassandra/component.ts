@@ -2,7 +2,7 @@
  * Chat history: the K8ssandraCluster (one DC per region) and its ClientConfigs on the
  * management cluster, the schema Job in the schema region.
  */
-import { cassandraRegionNames, regionByName } from '../../regions/names.js';
+import { cassandraRegionNames } from '../../regions/names.js';
 import type { ComponentDefinition } from '../component.js';
 import { mermaidId, Placement, regionNodeId } from '../component.js';
 import { ChatHistory } from './chat-history.js';
@@ -16,10 +16,7 @@ const CONTROL_PLANE = mermaidId('k8ssandra');
 export const cassandra: ComponentDefinition = {
   name: 'cassandra',
   config: cassandraConfig,
-  placement: (c) => {
-    const leader = regionByName(c, c.cassandra.schemaRegion);
-    return [...Placement.management(c), { target: leader.name, cluster: leader.cluster, region: leader }];
-  },
+  placement: (c) => [...Placement.management(c), ...Placement.regions(c, (r) => r.name === c.cassandra.schemaRegion)],
   // The k8ssandra-operator component creates the namespace on every cluster.
   namespace: (c) => ({ name: c.cassandra.namespace }),
   application: () => ({

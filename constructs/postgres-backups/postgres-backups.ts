@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { Labels, postgresBackupNames, postgresRegionNames } from '../../regions/names.js';
+import { backupsOf } from '../barman-cloud/config.js';
 import { regionOf, type ComponentProps } from '../component.js';
 import { SecretRequirement } from '../output.js';
 import { BarmanObjectStore } from './object-store.js';
@@ -15,8 +16,7 @@ export class PostgresBackups extends Construct {
     super(scope, id);
     const c = props.config;
     const r = regionOf(props, 'postgres-backups');
-    const b = c.backups;
-    if (!b) throw new Error('postgres-backups: backups are not configured (the component is enabled only with backups)');
+    const b = backupsOf(c, 'postgres-backups');
     const pg = postgresRegionNames(c, r);
     const names = postgresBackupNames(c, r);
     const labels = { [Labels.partOf]: c.platform, [Labels.component]: 'postgres-backups', [Labels.region]: r.name };
