@@ -31,7 +31,7 @@ export interface YamlJob {
  * Below this many documents one thread is faster: a helper thread costs about 60 ms to start
  * and load `yaml` (the default config renders ~70 documents in ~120 ms).
  */
-export const PARALLEL_MIN_DOCUMENTS = 400;
+const PARALLEL_MIN_DOCUMENTS = 400;
 
 /** Share of the (distinct) documents the helper thread renders. */
 const HELPER_SHARE = 0.47;
