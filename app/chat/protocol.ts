@@ -3,16 +3,18 @@
  *
  * Client -> server frames (discriminated on `type`; every frame may carry `ref`, a string of
  * 1-64 characters or a safe non-negative integer, echoed in the reply):
- *   login.request {username}                       -> login.code_sent
+ *   login.request {username, email?}               -> login.code_sent (email: needed until one is bound)
  *   login.verify  {username, code}                 -> login.ok {token, userId, expiresAt}
  *   auth          {token}                          -> auth.ok {userId}
- *   room.create   {name}                           -> room.created {roomId, name}
+ *   room.create   {name, visibility?}              -> room.created {roomId, name, visibility} (default private)
+ *   room.invite   {roomId, username}               -> room.invited {roomId, userId} (the owner adds a member)
  *   room.join     {roomId, lastSeenMessageId?}     -> (replayed `message` frames) room.joined
  *   room.leave    {roomId}                         -> room.left
  *   message.send  {roomId, clientMessageId, body}  -> message.sent {clientMessageId, messageId}
  *   typing        {roomId}                         -> typing.ok (only when `ref` is given)
  *   history       {roomId, before?, limit?}        -> history.page {messages (newest first), nextBefore?}
  *   ping          {}                               -> pong
+ * Every reply, errors included, carries the frame's `ref` when it had a readable one.
  * Server -> client events: hello, message, typing, error {code, message, ref?}, and
  * resync {roomIds}: the backend's NATS connection was re-established, so live messages may have
  * been missed (core NATS is at-most-once); re-join each room with its lastSeenMessageId.
@@ -35,10 +37,12 @@ export const ERROR_CODES = [
   'already_authenticated',
   'auth_failed',
   'invalid_username',
+  'email_required',
   'invalid_code',
   'too_many_codes',
   'not_found',
   'not_member',
+  'not_owner',
   'bad_cursor',
   'rate_limited',
   'unavailable',
@@ -47,12 +51,27 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * WebSocket close codes the server uses. `regionUnavailable` (4001): this region lost NATS,
+ * Cassandra or Postgres; reconnect to ANOTHER region (the global name) and resume with each
+ * room's lastSeenMessageId.
+ */
+export const CLOSE = {
+  normal: 1000,
+  policy: 1008,
+  tooBig: 1009,
+  serviceRestart: 1012,
+  tryAgainLater: 1013,
+  regionUnavailable: 4001,
+} as const;
+
 export const LIMITS = {
   refLength: 64,
   usernameInput: 64,
   roomName: 100,
   body: 4_000,
   clientMessageId: 64,
+  email: 254,
   historyDefault: 50,
   historyMax: 100,
 } as const;
@@ -87,10 +106,18 @@ const frame = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
   z.strictObject({ type: z.literal(type), ref: refSchema.optional(), ...shape });
 
 export const clientFrameSchema = z.discriminatedUnion('type', [
-  frame('login.request', { username: text(LIMITS.usernameInput).min(1) }),
+  frame('login.request', {
+    username: text(LIMITS.usernameInput).min(1),
+    // A pragmatic address check (one @, no spaces, a dot in the domain); the mail server has the last word.
+    email: z.string().max(LIMITS.email).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: 'must be an e-mail address' }).optional(),
+  }),
   frame('login.verify', { username: text(LIMITS.usernameInput).min(1), code: z.string().regex(/^[0-9]{6}$/, { message: 'must be 6 digits' }) }),
   frame('auth', { token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, { message: 'must be a session token' }) }),
-  frame('room.create', { name: text(LIMITS.roomName).refine((s) => s.trim().length > 0, { message: 'must not be blank' }) }),
+  frame('room.create', {
+    name: text(LIMITS.roomName).refine((s) => s.trim().length > 0, { message: 'must not be blank' }),
+    visibility: z.enum(['public', 'private']).optional(),
+  }),
+  frame('room.invite', { roomId: uuid, username: text(LIMITS.usernameInput).min(1) }),
   frame('room.join', { roomId: uuid, lastSeenMessageId: cursor.optional() }),
   frame('room.leave', { roomId: uuid }),
   frame('message.send', {
@@ -154,7 +181,8 @@ export type ServerFrame =
   | { type: 'login.code_sent'; username: string; expiresInSeconds: number; ref?: Ref }
   | { type: 'login.ok'; token: string; userId: string; expiresAt: string; ref?: Ref }
   | { type: 'auth.ok'; userId: string; ref?: Ref }
-  | { type: 'room.created'; roomId: string; name: string; ref?: Ref }
+  | { type: 'room.created'; roomId: string; name: string; visibility: 'public' | 'private'; ref?: Ref }
+  | { type: 'room.invited'; roomId: string; userId: string; ref?: Ref }
   | { type: 'room.joined'; roomId: string; replayed: number; recovered: boolean; ref?: Ref }
   | { type: 'room.left'; roomId: string; ref?: Ref }
   | { type: 'message.sent'; roomId: string; clientMessageId: string; messageId: string; duplicate: boolean; ref?: Ref }

@@ -25,7 +25,8 @@ import { RoomBus, messageFrame, type BusEvent } from './fanout.js';
 import { MessageStore, createdAtOf, type StoredMessage } from './history.js';
 import { CONTENT_TYPE, chatMetrics, type ChatMetrics } from './metrics.js';
 import { OTP_TTL_SECONDS, SESSION_TTL_SECONDS, issueCode, newSessionToken, tokenHash } from './otp.js';
-import { ChatDb, createPool, migrate } from './postgres.js';
+import { ChatDb } from './chat-db.js';
+import { createPool, migrate } from './postgres.js';
 import {
   LIMITS,
   PROTOCOL_VERSION,
@@ -466,7 +467,7 @@ export async function startChatServer(settings: ChatSettings, deps: ChatServerDe
         const display = f.username.normalize('NFC').trim();
         await db.findOrCreateUser(norm, display);
         const issued = await issueCode();
-        if (!(await db.storeOtp(norm, issued))) throw new Refusal('too_many_codes', 'too many login codes requested for this user; wait a few minutes');
+        if (!(await db.storeOtp(norm, issued, undefined))) throw new Refusal('too_many_codes', 'too many login codes requested for this user; wait a few minutes');
         await codeSender.send({ username: display, usernameNorm: norm, code: issued.code, expiresAt: issued.expiresAt });
         reply(c, ref, { type: 'login.code_sent', username: norm, expiresInSeconds: OTP_TTL_SECONDS });
         return;
@@ -504,10 +505,10 @@ export async function startChatServer(settings: ChatSettings, deps: ChatServerDe
       case 'room.create': {
         const roomId = uuidv7();
         const name = f.name.trim();
-        await db.createRoom(roomId, name, userId);
+        await db.createRoom(roomId, name, userId, 'public');
         rememberMember(roomId, userId);
         log.info('room created', { roomId, userId });
-        reply(c, ref, { type: 'room.created', roomId, name });
+        reply(c, ref, { type: 'room.created', roomId, name, visibility: 'public' });
         return;
       }
 
@@ -516,7 +517,7 @@ export async function startChatServer(settings: ChatSettings, deps: ChatServerDe
         if (cursor !== undefined && !isUuidV7(cursor)) throw new Refusal('bad_cursor', 'lastSeenMessageId must be a message id (UUIDv7)');
         const s = needStore();
         needBus();
-        if (!(await db.joinRoom(f.roomId, userId))) throw new Refusal('not_found', 'no such room');
+        if (!(await db.joinPublicRoom(f.roomId, userId))) throw new Refusal('not_found', 'no such room');
         rememberMember(f.roomId, userId);
         // 1. live first (buffered), 2. replay, 3. flush the buffer without duplicates.
         const gate = new ResumeGate<ChatMessage>();

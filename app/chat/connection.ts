@@ -1,0 +1,99 @@
+/**
+ * One client socket's session state and its outbox: who it is (after auth), which rooms it has
+ * joined (each with its resume gate), its flood guard, and the queue that runs its frames one at
+ * a time, in order. Every frame to the client goes through `send*` here, which enforces the
+ * slow-consumer bound.
+ */
+import type { WebSocket } from 'ws';
+import type { ChatMetrics } from './metrics.js';
+import { errorFrame, type ChatMessage, type ErrorCode, type Ref, type ServerFrame } from './protocol.js';
+import { FloodGuard } from './ratelimit.js';
+import type { ResumeGate } from './resume.js';
+import { CLOSE } from './protocol.js';
+
+/** A socket whose unsent bytes exceed this is closed (1013, slow consumer). */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export interface ConnectionOptions {
+  readonly id: number;
+  readonly ws: WebSocket;
+  /** The client's address (after trusted proxies), for the per-address cap and logs. */
+  readonly address: string;
+  readonly region: string;
+  readonly metrics: ChatMetrics;
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+}
+
+export class Connection {
+  readonly id: number;
+  readonly ws: WebSocket;
+  readonly address: string;
+  userId: string | undefined;
+  /** Rooms this connection has joined, with their resume state. */
+  readonly rooms = new Map<string, ResumeGate<ChatMessage>>();
+  readonly guard: FloodGuard;
+  /** The frame queue: each frame's handler starts after the previous one finished. */
+  queue: Promise<void> = Promise.resolve();
+  /** Frames accepted and not yet answered. */
+  pending = 0;
+  authFailures = 0;
+  closed = false;
+  authTimer: NodeJS.Timeout | undefined;
+  private readonly metrics: ChatMetrics;
+  private readonly region: string;
+
+  constructor(o: ConnectionOptions) {
+    this.id = o.id;
+    this.ws = o.ws;
+    this.address = o.address;
+    this.metrics = o.metrics;
+    this.region = o.region;
+    this.guard = new FloodGuard({ ratePerSecond: o.ratePerSecond, burst: o.rateBurst });
+  }
+
+  /** Sends an already serialized frame; closes the socket when the client cannot keep up. */
+  sendRaw(data: string): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.close(CLOSE.tryAgainLater, 'slow consumer');
+      return;
+    }
+    this.ws.send(data);
+  }
+
+  send(frame: ServerFrame): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  /** A reply: the frame with the request's `ref` when it had one. */
+  reply(ref: Ref | undefined, frame: ServerFrame): void {
+    this.send(ref !== undefined ? ({ ...frame, ref } as ServerFrame) : frame);
+  }
+
+  error(code: ErrorCode, message: string, ref?: Ref): void {
+    this.metrics.protocolErrors.inc({ code });
+    this.send(errorFrame(code, message, ref));
+  }
+
+  /** A chat message (pre-serialized `frame`), counted and, when live, timed from its id's timestamp. */
+  deliver(m: ChatMessage, frame: string, kind: 'live' | 'replay', origin?: string): void {
+    if (this.closed) return;
+    this.sendRaw(frame);
+    this.metrics.messagesOut.inc({ kind });
+    if (kind === 'live') {
+      const ms = Date.parse(m.createdAt);
+      const latency = Number.isFinite(ms) ? Math.max(0, (Date.now() - ms) / 1000) : 0;
+      this.metrics.deliveryLatency.observe(latency, { path: (origin ?? m.originRegion) === this.region ? 'same_region' : 'cross_region' });
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+}
