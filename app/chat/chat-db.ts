@@ -154,7 +154,7 @@ export class ChatDb {
   /** One query: the room's visibility and the user's role in it. */
   async roomAccess(roomId: string, userId: string): Promise<RoomAccess> {
     const r = await this.pool.query<{ visibility: RoomVisibility; role: 'owner' | 'member' | null }>(
-      `SELECT r.visibility, m.role FROM public.rooms r
+      `SELECT coalesce(r.visibility, 'public') AS visibility, m.role FROM public.rooms r
        LEFT JOIN public.room_members m ON m.room_id = r.id AND m.user_id = $2
        WHERE r.id = $1`,
       [roomId, userId],
@@ -169,7 +169,7 @@ export class ChatDb {
   async joinPublicRoom(roomId: string, userId: string): Promise<boolean> {
     const r = await this.pool.query(
       `INSERT INTO public.room_members (room_id, user_id, role, joined_at)
-       SELECT $1, $2, 'member', now() WHERE EXISTS (SELECT 1 FROM public.rooms WHERE id = $1 AND visibility = 'public')
+       SELECT $1, $2, 'member', now() WHERE EXISTS (SELECT 1 FROM public.rooms WHERE id = $1 AND coalesce(visibility, 'public') = 'public')
        ON CONFLICT (room_id, user_id) DO NOTHING`,
       [roomId, userId],
     );

@@ -34,7 +34,7 @@ describe('Postgres schema for a multi-master mesh', () => {
     expect(local!.slice(0, 2)).toEqual([...SPOCK_LOCAL_DDL_PRELUDE]);
     expect(SPOCK_LOCAL_DDL_PRELUDE).toEqual(['SET LOCAL spock.enable_ddl_replication = off', 'SET LOCAL spock.include_ddl_repset = off']);
     expect(pub!.join('\n')).not.toContain('spock');
-    expect(local!.filter((s) => s.startsWith('CREATE'))).toEqual([...LOCAL_DDL]);
+    expect(local!.filter((s) => s.startsWith('CREATE') || s.startsWith('ALTER'))).toEqual([...LOCAL_DDL]);
     // pglogical has no auto-DDL: nothing to switch off.
     expect(migratePlan({ dialect: 'pglogical' }).transactions.flat().join('\n')).not.toContain('spock');
   });

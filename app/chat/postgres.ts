@@ -42,10 +42,11 @@ export const REPLICATED_DDL: readonly string[] = [
     name text NOT NULL,
     created_by uuid NOT NULL,
     created_at timestamptz NOT NULL,
-    visibility text NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'private'))
+    visibility text CHECK (visibility IN ('public', 'private'))
   )`,
-  // Rooms created before visibility existed were joinable by anyone: they stay public.
-  `ALTER TABLE public.rooms ADD COLUMN IF NOT EXISTS visibility text NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'private'))`,
+  // Rooms created before visibility existed were joinable by anyone: NULL reads as public (no
+  // DEFAULT: the app always writes the value, so every node stores the same row).
+  `ALTER TABLE public.rooms ADD COLUMN IF NOT EXISTS visibility text CHECK (visibility IN ('public', 'private'))`,
   `CREATE TABLE IF NOT EXISTS public.room_members (
     room_id uuid NOT NULL,
     user_id uuid NOT NULL,

@@ -13,9 +13,13 @@ describe('parseClientFrame', () => {
   it('accepts every frame type in its documented shape, with a ref', () => {
     const good: Array<Record<string, unknown>> = [
       { type: 'login.request', username: 'Ada' },
+      { type: 'login.request', username: 'Ada', email: 'ada@example.org' },
       { type: 'login.verify', username: 'ada', code: '012345' },
       { type: 'auth', token: 'a'.repeat(43) },
       { type: 'room.create', name: 'general' },
+      { type: 'room.create', name: 'general', visibility: 'public' },
+      { type: 'room.create', name: 'secret', visibility: 'private' },
+      { type: 'room.invite', roomId: ROOM, username: 'grace' },
       { type: 'room.join', roomId: ROOM },
       { type: 'room.join', roomId: ROOM, lastSeenMessageId: MSG },
       { type: 'room.leave', roomId: ROOM },
@@ -52,6 +56,8 @@ describe('parseClientFrame', () => {
     ['blank body', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"c","body":"   "}`, 'bad_frame'],
     ['oversized body', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"c","body":"${'x'.repeat(4001)}"}`, 'bad_frame'],
     ['control character', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"c","body":"a\\u0007b"}`, 'bad_frame'],
+    ['email without a domain dot', '{"type":"login.request","username":"ada","email":"ada@localhost"}', 'bad_frame'],
+    ['unknown visibility', '{"type":"room.create","name":"x","visibility":"secret"}', 'bad_frame'],
     ['lone surrogate', `{"type":"room.create","name":"a\\ud800b"}`, 'bad_frame'],
     ['bad client id', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"a b","body":"x"}`, 'bad_frame'],
     ['huge limit', `{"type":"history","roomId":"${ROOM}","limit":1e308}`, 'bad_frame'],
