@@ -26,6 +26,8 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Max size of an incoming frame (default 16 MiB). */
   readonly maxPayload?: number;
+  /** Local address to connect from (e.g. 127.0.0.7: per-address limits see another client). */
+  readonly localAddress?: string;
 }
 
 interface Waiter {
@@ -83,7 +85,11 @@ export class ChatClient {
 
   static connect(url: string, opts: ConnectOptions = {}): Promise<ChatClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: opts.maxPayload ?? 16 * 1024 * 1024, handshakeTimeout: opts.timeoutMs ?? 10_000 });
+      const ws = new WebSocket(url, {
+        maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
+        handshakeTimeout: opts.timeoutMs ?? 10_000,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      });
       const client = new ChatClient(ws);
       const onError = (e: Error) => reject(e);
       ws.once('error', onError);
@@ -161,9 +167,12 @@ export class ChatClient {
     return this.roomMessages(roomId);
   }
 
-  /** login.request + code + login.verify; `getCode` fetches the code (e.g. from a memory sender). */
-  async login(username: string, getCode: (usernameNorm: string) => Promise<string>): Promise<{ token: string; userId: string }> {
-    const sent = await this.expect<AnyFrame & { username: string }>({ type: 'login.request', username }, 'login.code_sent');
+  /**
+   * login.request (+ `email` when given) + code + login.verify; `getCode` fetches the code (from
+   * the mailbox, e.g. Mailpit's API, or a memory sender).
+   */
+  async login(username: string, getCode: (usernameNorm: string) => Promise<string>, email?: string): Promise<{ token: string; userId: string }> {
+    const sent = await this.expect<AnyFrame & { username: string }>({ type: 'login.request', username, ...(email ? { email } : {}) }, 'login.code_sent');
     const code = await getCode(sent.username);
     const ok = await this.expect<AnyFrame & { token: string; userId: string }>({ type: 'login.verify', username, code }, 'login.ok');
     return { token: ok.token, userId: ok.userId };
