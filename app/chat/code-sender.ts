@@ -1,42 +1,85 @@
 /**
- * How login codes reach people. Production plugs in a real channel (mail, SMS, push) behind
- * `CodeSender`; this module has the two built-in ones:
- *   log     development: logs that a code was issued (never the code); with
- *           CHAT_DEV_PRINT_CODES=true it also prints the code to stderr for a developer
- *   memory  tests: keeps codes in memory where the test can read them
+ * How login codes reach people: the `CodeSender` port and the sender chosen by the settings
+ * (CHAT_CODE_SENDER, see ./settings.ts):
+ *   smtp     production: an e-mail through an SMTP relay (./senders/smtp.ts)
+ *   webhook  production: a signed HTTP POST to an SMS gateway or an internal service (./senders/webhook.ts)
+ *   log      lab/development only: logs that a code was issued (never the code); with
+ *            devPrintCodes it also prints the code to stderr for a developer
+ *   memory   tests: keeps codes in memory where the test can read them
  */
 import type { Logger } from '../log.js';
+import { SmtpCodeSender } from './senders/smtp.js';
+import { WebhookCodeSender } from './senders/webhook.js';
+import type { CodeSenderSettings } from './settings.js';
 
-export interface CodeDelivery {
-  /** As the user typed it (trimmed). */
+export interface CodeRequest {
+  /** As the user typed it (trimmed, NFC). */
   readonly username: string;
   readonly usernameNorm: string;
+  readonly userId: string;
+  /** Where to send it: the user's bound address, else the one given with login.request. */
+  readonly email?: string;
   readonly code: string;
   readonly expiresAt: Date;
 }
 
+/** @deprecated the former name of CodeRequest. */
+export type CodeDelivery = CodeRequest;
+
 export interface CodeSender {
-  send(delivery: CodeDelivery): Promise<void>;
+  /** log | memory | smtp | webhook. */
+  readonly kind: string;
+  /** Resolves once the code was handed over (accepted by the relay / the receiver). */
+  send(req: CodeRequest): Promise<void>;
+  /** Releases connections (the SMTP pool); the sender is unusable afterwards. */
+  close?(): Promise<void>;
 }
 
+/** Thrown by a sender that needs an address (e-mail) it was not given. */
+export class NoContactAddress extends Error {
+  constructor(readonly sender: string) {
+    super(`the ${sender} code sender needs an e-mail address and the request has none`);
+    this.name = 'NoContactAddress';
+  }
+}
+
+/** The sender `s` describes. */
+export function createCodeSender(s: CodeSenderSettings, log: Logger): CodeSender {
+  const senderLog = log.child({ component: 'code-sender', sender: s.kind });
+  switch (s.kind) {
+    case 'log':
+      return new LogCodeSender(senderLog, s.devPrintCodes);
+    case 'memory':
+      return new MemoryCodeSender();
+    case 'smtp':
+      return new SmtpCodeSender(s, senderLog);
+    case 'webhook':
+      return new WebhookCodeSender(s, senderLog);
+  }
+}
+
+/** Logs that a code was issued; the code itself only to stderr and only with `printCodes`. */
 export class LogCodeSender implements CodeSender {
+  readonly kind = 'log';
   constructor(
     private readonly log: Logger,
     private readonly printCodes = false,
     private readonly stderr: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
   ) {}
 
-  async send(d: CodeDelivery): Promise<void> {
-    this.log.info('login code issued', { username: d.usernameNorm, expiresAt: d.expiresAt.toISOString() });
+  async send(d: CodeRequest): Promise<void> {
+    this.log.info('login code issued', { username: d.usernameNorm, userId: d.userId, expiresAt: d.expiresAt.toISOString() });
     if (this.printCodes) this.stderr(`[development] login code for ${d.usernameNorm}: ${d.code}`);
   }
 }
 
+/** Keeps every code in memory (tests read them with lastCode/nextCode). */
 export class MemoryCodeSender implements CodeSender {
-  readonly sent: CodeDelivery[] = [];
+  readonly kind = 'memory';
+  readonly sent: CodeRequest[] = [];
   private waiters: Array<{ usernameNorm: string; resolve: (code: string) => void }> = [];
 
-  async send(d: CodeDelivery): Promise<void> {
+  async send(d: CodeRequest): Promise<void> {
     this.sent.push(d);
     const ready = this.waiters.filter((w) => w.usernameNorm === d.usernameNorm);
     this.waiters = this.waiters.filter((w) => w.usernameNorm !== d.usernameNorm);

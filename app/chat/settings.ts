@@ -12,11 +12,17 @@
  *   CASSANDRA_USERNAME, CASSANDRA_PASSWORD   app role (both or neither)
  *   PGHOST PGPORT PGDATABASE PGUSER PGSSLMODE PGSSLCERT PGSSLKEY PGSSLROOTCERT PGPASSFILE
  *                                the local Postgres primary (libpq variables)
- *   CHAT_CODE_SENDER             log (development sender, default) | memory (tests)
- *   CHAT_DEV_PRINT_CODES         true: the log sender also prints codes to stderr (development only)
+ *   CHAT_CODE_SENDER             smtp | webhook (production) | log (lab) | memory (tests); required.
+ *                                Its own variables (CHAT_SMTP_*, CHAT_WEBHOOK_*, CHAT_DEV_PRINT_CODES):
+ *                                see ./senders/settings.ts
  *   CHAT_MAX_FRAME_BYTES         WebSocket maxPayload (default 16384)
- *   CHAT_RATE_PER_SECOND         per-connection token bucket rate (default 20)
- *   CHAT_RATE_BURST              per-connection token bucket size (default 40)
+ *   CHAT_RATE_PER_SECOND         per-connection token bucket rate, frames/s (default 50)
+ *   CHAT_RATE_BURST              per-connection token bucket size, frames (default 100)
+ *   CHAT_AUTH_TIMEOUT_SECONDS    an upgraded socket must authenticate within this (default 10)
+ *   CHAT_HANDSHAKE_TIMEOUT_SECONDS  HTTP headers + WebSocket upgrade within this (default 10)
+ *   CHAT_MAX_CONNECTIONS_PER_ADDRESS  open sockets per source address (default 64)
+ *   CHAT_MAX_CONNECTIONS_PER_USER     authenticated sockets per user (default 8)
+ *   CHAT_TRUSTED_PROXIES         comma list of IPs/CIDRs whose X-Forwarded-For is believed (default none)
  *   CHAT_SHUTDOWN_GRACE_SECONDS  bound of a graceful shutdown (default 20)
  *
  * Optional extras with safe defaults (the generator need not emit them):
@@ -27,9 +33,12 @@ import type { PoolConfig } from 'pg';
 import { z } from 'zod';
 import { EnvError, commaList, intString, readEnv } from '../env.js';
 import { adminConnectionFromEnv } from '../spock/settings.js';
+import { ipListProblems } from './ip-list.js';
 import type { PgDialect } from './postgres.js';
+import { codeSenderFromEnv, codeSenderSummary, senderEnvShape, type CodeSenderSettings } from './senders/settings.js';
 
-export type CodeSenderKind = 'log' | 'memory';
+export type { CodeSenderSettings, SmtpSenderSettings, SmtpTlsMode, WebhookSenderSettings } from './senders/settings.js';
+export type CodeSenderKind = CodeSenderSettings['kind'];
 
 export interface ChatSettings {
   readonly region: string;
@@ -53,11 +62,22 @@ export interface ChatSettings {
   readonly postgres: PoolConfig;
   readonly pgDialect: PgDialect;
   readonly migrate: boolean;
-  readonly codeSender: CodeSenderKind;
-  readonly devPrintCodes: boolean;
+  /** How login codes reach people (./senders/settings.ts). */
+  readonly codeSender: CodeSenderSettings;
   readonly maxFrameBytes: number;
+  /** Per-connection token bucket: frames per second refilled, and its size. */
   readonly ratePerSecond: number;
   readonly rateBurst: number;
+  /** An upgraded socket that has not authenticated by then is closed (1008), ms. */
+  readonly authTimeoutMs: number;
+  /** HTTP request headers + WebSocket upgrade must complete within this, ms. */
+  readonly handshakeTimeoutMs: number;
+  /** Open sockets per source address (after trustedProxies resolution). */
+  readonly maxConnectionsPerAddress: number;
+  /** Authenticated sockets per user. */
+  readonly maxConnectionsPerUser: number;
+  /** IPs/CIDRs whose X-Forwarded-For is believed (validated; ./ip-list.ts ipMatcher). */
+  readonly trustedProxies: readonly string[];
   readonly shutdownGraceSeconds: number;
 }
 
@@ -65,8 +85,12 @@ export const DEFAULTS = {
   port: 8080,
   keyspace: 'chat',
   maxFrameBytes: 16_384,
-  ratePerSecond: 20,
-  rateBurst: 40,
+  ratePerSecond: 50,
+  rateBurst: 100,
+  authTimeoutSeconds: 10,
+  handshakeTimeoutSeconds: 10,
+  maxConnectionsPerAddress: 64,
+  maxConnectionsPerUser: 8,
   shutdownGraceSeconds: 20,
 } as const;
 
@@ -86,11 +110,15 @@ const envSchema = z.object({
   CASSANDRA_KEYSPACE: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, { message: 'must be a lower-case keyspace name' }).optional(),
   CASSANDRA_USERNAME: z.string().optional(),
   CASSANDRA_PASSWORD: z.string().optional(),
-  CHAT_CODE_SENDER: z.enum(['log', 'memory'], { message: 'must be log or memory' }).optional(),
-  CHAT_DEV_PRINT_CODES: boolString.optional(),
+  ...senderEnvShape,
   CHAT_MAX_FRAME_BYTES: intString(256, 1_048_576).optional(),
   CHAT_RATE_PER_SECOND: intString(1, 10_000).optional(),
   CHAT_RATE_BURST: intString(1, 100_000).optional(),
+  CHAT_AUTH_TIMEOUT_SECONDS: intString(1, 600).optional(),
+  CHAT_HANDSHAKE_TIMEOUT_SECONDS: intString(1, 600).optional(),
+  CHAT_MAX_CONNECTIONS_PER_ADDRESS: intString(1, 1_000_000).optional(),
+  CHAT_MAX_CONNECTIONS_PER_USER: intString(1, 10_000).optional(),
+  CHAT_TRUSTED_PROXIES: commaList.optional(),
   CHAT_SHUTDOWN_GRACE_SECONDS: intString(1, 3_600).optional(),
   CHAT_PG_DIALECT: z.enum(['spock', 'pglogical'], { message: 'must be spock or pglogical' }).optional(),
   CHAT_MIGRATE: boolString.optional(),
@@ -112,6 +140,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSetti
   const burst = e.CHAT_RATE_BURST ?? DEFAULTS.rateBurst;
   const rate = e.CHAT_RATE_PER_SECOND ?? DEFAULTS.ratePerSecond;
   if (burst < rate) problems.push('CHAT_RATE_BURST: must be at least CHAT_RATE_PER_SECOND');
+  const trustedProxies = e.CHAT_TRUSTED_PROXIES ?? [];
+  for (const p of ipListProblems(trustedProxies)) problems.push(`CHAT_TRUSTED_PROXIES: ${p}`);
+  const codeSender = codeSenderFromEnv(e, problems);
   let postgres: PoolConfig | undefined;
   try {
     postgres = { ...adminConnectionFromEnv(env), application_name: `regionmesh-chat-${e.CHAT_REGION}` };
@@ -119,7 +150,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSetti
     if (err instanceof EnvError) problems.push(...err.problems);
     else throw err;
   }
-  if (problems.length > 0 || !postgres) throw new EnvError(problems);
+  if (problems.length > 0 || !postgres || !codeSender) throw new EnvError(problems);
   return {
     region: e.CHAT_REGION,
     host: '0.0.0.0',
@@ -135,11 +166,15 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSetti
     postgres,
     pgDialect: e.CHAT_PG_DIALECT ?? 'spock',
     migrate: e.CHAT_MIGRATE ?? true,
-    codeSender: e.CHAT_CODE_SENDER ?? 'log',
-    devPrintCodes: e.CHAT_DEV_PRINT_CODES ?? false,
+    codeSender,
     maxFrameBytes: e.CHAT_MAX_FRAME_BYTES ?? DEFAULTS.maxFrameBytes,
     ratePerSecond: rate,
     rateBurst: burst,
+    authTimeoutMs: (e.CHAT_AUTH_TIMEOUT_SECONDS ?? DEFAULTS.authTimeoutSeconds) * 1000,
+    handshakeTimeoutMs: (e.CHAT_HANDSHAKE_TIMEOUT_SECONDS ?? DEFAULTS.handshakeTimeoutSeconds) * 1000,
+    maxConnectionsPerAddress: e.CHAT_MAX_CONNECTIONS_PER_ADDRESS ?? DEFAULTS.maxConnectionsPerAddress,
+    maxConnectionsPerUser: e.CHAT_MAX_CONNECTIONS_PER_USER ?? DEFAULTS.maxConnectionsPerUser,
+    trustedProxies,
     shutdownGraceSeconds: e.CHAT_SHUTDOWN_GRACE_SECONDS ?? DEFAULTS.shutdownGraceSeconds,
   };
 }
@@ -155,10 +190,15 @@ export function settingsSummary(s: ChatSettings): Record<string, unknown> {
     postgres: { host: s.postgres.host, port: s.postgres.port, database: s.postgres.database, user: s.postgres.user, tls: Boolean(s.postgres.ssl) },
     pgDialect: s.pgDialect,
     migrate: s.migrate,
-    codeSender: s.codeSender,
+    codeSender: codeSenderSummary(s.codeSender),
     maxFrameBytes: s.maxFrameBytes,
     ratePerSecond: s.ratePerSecond,
     rateBurst: s.rateBurst,
+    authTimeoutMs: s.authTimeoutMs,
+    handshakeTimeoutMs: s.handshakeTimeoutMs,
+    maxConnectionsPerAddress: s.maxConnectionsPerAddress,
+    maxConnectionsPerUser: s.maxConnectionsPerUser,
+    trustedProxies: s.trustedProxies,
     shutdownGraceSeconds: s.shutdownGraceSeconds,
   };
 }
