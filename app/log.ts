@@ -1,53 +1,106 @@
 /**
- * Structured JSON logs on stdout, one object per line. Fields whose name looks like a
- * credential are replaced before anything is written, and `password=` inside any string
- * (a DSN, an error message from a driver) is masked.
+ * Structured JSON logs, one object per line, on pino:
+ *   {"level":"info","time":"2026-05-01T12:00:00.000Z",<bindings>,<fields>,"msg":"..."}
+ * `level` is the label (debug|info|warn|error), `time` ISO 8601 UTC. No pid/hostname (the
+ * platform adds pod and node). Credentials never reach a line: pino's `redact` paths censor the
+ * known credential fields (app/log-scrub.ts REDACT_PATHS) with "[REDACTED]", and every call's
+ * fields and a child's bindings first go through sanitize() (credential-LOOKING names at any
+ * depth, `password=`/DSN passwords inside texts, Errors as {name, message, code, stack, cause}).
+ *
+ * Writes are synchronous (SonicBoom `sync: true` on fd 1): a line is in the pipe when the call
+ * returns, so `process.exit()` right after logging, a crash, or SIGKILL after a log call loses
+ * nothing, and lines interleave in order with process.stdout.write. Our volume is tens of
+ * lines per second at most (connections, logins, dependency changes; never per message), so
+ * the cost of a write(2) per line (a few µs) does not matter; pino's async mode would buffer
+ * 4 KiB and need exit hooks to flush.
  */
+import pino, { type DestinationStream, type LoggerOptions } from 'pino';
+import { CENSOR, REDACT_PATHS, sanitizeFields, scrubText } from './log-scrub.js';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
-
-const SECRET_KEY = /pass(word)?|secret|token|credential|authorization|cookie|otp|code_hash|sslkey/i;
-const SECRET_IN_TEXT = /(password|pass|pwd|token)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s&;,]+)/gi;
-
-/** Masks credential-looking fields and `password=...` fragments (exported for tests). */
-export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6) return '[deep]';
-  if (typeof value === 'string') return value.replace(SECRET_IN_TEXT, '$1$2***');
-  if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1) };
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '***' : redact(v, depth + 1);
-    return out;
-  }
-  return value;
-}
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** A logger whose lines also carry `fields` (a later child's field replaces an earlier one). */
   child(fields: Record<string, unknown>): Logger;
 }
 
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export interface LoggerOpts {
+  /** Lowest level written (default: $LOG_LEVEL, else 'info'). */
+  level?: Level;
+  /** Where each line goes, without its newline (default: stdout, synchronously). Tests capture with it. */
+  write?: (line: string) => void;
+}
 
-export function createLogger(
-  base: Record<string, unknown> = {},
-  opts: { level?: Level; write?: (line: string) => void } = {},
-): Logger {
-  const min = ORDER[opts.level ?? ((process.env['LOG_LEVEL'] as Level | undefined) ?? 'info')] ?? ORDER.info;
-  const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+let stdout: DestinationStream | undefined;
+/** One synchronous stdout stream for every logger of the process (see the header for why sync). */
+function stdoutDestination(): DestinationStream {
+  stdout ??= pino.destination({ dest: 1, sync: true, minLength: 0 });
+  return stdout;
+}
+
+function destination(write: ((line: string) => void) | undefined): DestinationStream {
+  if (!write) return stdoutDestination();
+  return { write: (chunk: string) => write(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) };
+}
+
+/** The level to use and, when $LOG_LEVEL is not a level, the problem to log once. */
+function chooseLevel(given: Level | undefined): { level: Level; problem?: string } {
+  if (given !== undefined) {
+    if (!LEVELS.includes(given)) throw new Error(`createLogger: level '${String(given)}' is not one of ${LEVELS.join(', ')}`);
+    return { level: given };
+  }
+  const env = process.env['LOG_LEVEL'];
+  if (env === undefined || env === '') return { level: 'info' };
+  const level = env.toLowerCase() as Level;
+  if (LEVELS.includes(level)) return { level };
+  return { level: 'info', problem: `LOG_LEVEL='${env}' is not one of ${LEVELS.join(', ')}; logging at info (set LOG_LEVEL to fix)` };
+}
+
+/** pino settings, all explicit (no reliance on pino's defaults for the line shape). */
+function pinoOptions(level: Level): LoggerOptions {
+  return {
+    level,
+    messageKey: 'msg',
+    base: null,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: {
+      level: (label) => ({ level: label }),
+      // pino applies a bindings formatter to the root's `base` only (null here), not to children.
+      bindings: (bindings) => bindings,
+      log: (fields) => sanitizeFields(fields),
+    },
+    serializers: {},
+    redact: { paths: [...REDACT_PATHS], censor: CENSOR },
+  };
+}
+
+/** Wraps one pino logger in our call shape (message first, fields second). */
+function wrap(root: pino.Logger, bindings: Record<string, unknown>): Logger {
+  const p = Object.keys(bindings).length ? root.child(sanitizeFields(bindings)) : root;
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[level] < min) return;
-    const record = redact({ time: new Date().toISOString(), level, msg, ...base, ...fields }) as Record<string, unknown>;
-    write(JSON.stringify(record));
+    if (!p.isLevelEnabled(level)) return;
+    if (fields === undefined) p[level](scrubText(msg));
+    else p[level](fields, scrubText(msg));
   };
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, opts),
+    child: (fields) => wrap(root, { ...bindings, ...fields }),
   };
+}
+
+/** A logger whose every line carries `base`; see LoggerOpts for the options and their defaults. */
+export function createLogger(base: Record<string, unknown> = {}, opts: LoggerOpts = {}): Logger {
+  const { level, problem } = chooseLevel(opts.level);
+  const root = pino(pinoOptions(level), destination(opts.write));
+  const log = wrap(root, base);
+  if (problem) log.warn(problem);
+  return log;
 }
