@@ -1,217 +1,189 @@
 /**
- * A small Prometheus registry with the text exposition format (version 0.0.4): counters,
- * gauges and histograms with labels. No client library: the format is a few rules
- * (https://prometheus.io/docs/instrumenting/exposition_formats/):
- *   # HELP <name> <help with \\ and \n escaped>
- *   # TYPE <name> counter|gauge|histogram
- *   <name>{label="value with \\ \" \n escaped",...} <value>
- * Histograms expose cumulative `_bucket{le="..."}` series ending in `le="+Inf"`, then `_sum`
- * and `_count`.
+ * The chat backend's Prometheus metrics, on prom-client. Each chatMetrics() has its OWN Registry
+ * (never prom-client's global one), so two servers in one test process do not share counters,
+ * with prom-client's default process and Node metrics (process_cpu_seconds_total,
+ * process_resident_memory_bytes, nodejs_eventloop_lag_seconds, nodejs_heap_size_used_bytes,
+ * nodejs_gc_duration_seconds, ...) that dashboards expect. `render()` is the /metrics body
+ * (text format 0.0.4, `contentType`).
+ *
+ * The members keep the call shapes the server uses: counter.inc(labels?, by?),
+ * gauge.set(value, labels?), histogram.observe(value, labels?) (prom-client itself puts labels
+ * first).
  */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+/** Content type of render()'s text (Prometheus text format 0.0.4). */
+export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
+/** The label set of one series: label name -> value. */
 export type Labels = Readonly<Record<string, string>>;
+/** The label set of a metric without labels (only `{}` or nothing). */
+export type NoLabels = Readonly<Record<string, never>>;
 
-export function escapeLabelValue(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+function sameLabels(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  const keys = (o: Readonly<Record<string, unknown>>) => Object.keys(o).filter((k) => k !== 'le' && o[k] !== undefined);
+  const ka = keys(a);
+  return ka.length === keys(b).length && ka.every((k) => String(a[k]) === String(b[k]));
 }
 
-export function escapeHelp(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+/** A counter: only goes up. `L` is its label set. */
+export class CounterMetric<L extends Labels = NoLabels> {
+  constructor(readonly metric: Counter<string>) {}
+  /** Adds `by` (default 1, must be >= 0) to the series of `labels`. */
+  inc(labels?: L, by = 1): void {
+    if (labels) this.metric.inc(labels, by);
+    else this.metric.inc(by);
+  }
+  /** The current value of the series of `labels` (0 if never touched). */
+  async get(labels?: L): Promise<number> {
+    return (await this.metric.get()).values.find((v) => sameLabels(v.labels, labels ?? {}))?.value ?? 0;
+  }
 }
 
-export function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
+/** A gauge: a value that goes up and down. `L` is its label set. */
+export class GaugeMetric<L extends Labels = NoLabels> {
+  constructor(readonly metric: Gauge<string>) {}
+  set(value: number, labels?: L): void {
+    if (labels) this.metric.set(labels, value);
+    else this.metric.set(value);
+  }
+  inc(labels?: L, by = 1): void {
+    if (labels) this.metric.inc(labels, by);
+    else this.metric.inc(by);
+  }
+  dec(labels?: L, by = 1): void {
+    if (labels) this.metric.dec(labels, by);
+    else this.metric.dec(by);
+  }
+  async get(labels?: L): Promise<number> {
+    return (await this.metric.get()).values.find((v) => sameLabels(v.labels, labels ?? {}))?.value ?? 0;
+  }
 }
 
-function labelText(names: readonly string[], values: readonly string[], extra?: [string, string]): string {
-  const parts = names.map((n, i) => `${n}="${escapeLabelValue(values[i] ?? '')}"`);
-  if (extra) parts.push(`${extra[0]}="${escapeLabelValue(extra[1])}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
-}
-
-abstract class Metric {
-  abstract readonly type: 'counter' | 'gauge' | 'histogram';
+/** A histogram with fixed `buckets` (`le` upper bounds, in the metric's unit). `L` is its label set. */
+export class HistogramMetric<L extends Labels = NoLabels> {
   constructor(
+    readonly metric: Histogram<string>,
     readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[],
-  ) {
-    if (!METRIC_NAME.test(name)) throw new Error(`invalid metric name ${name}`);
-    for (const l of labelNames) if (!LABEL_NAME.test(l) || l === 'le') throw new Error(`invalid label name ${l} on ${name}`);
+    readonly buckets: readonly number[],
+  ) {}
+  observe(value: number, labels?: L): void {
+    if (labels) this.metric.observe(labels, value);
+    else this.metric.observe(value);
   }
-
-  protected key(labels: Labels = {}): { key: string; values: string[] } {
-    const given = Object.keys(labels);
-    for (const g of given) if (!this.labelNames.includes(g)) throw new Error(`metric ${this.name} has no label ${g}`);
-    const values = this.labelNames.map((n) => {
-      const v = labels[n];
-      if (v === undefined) throw new Error(`metric ${this.name} needs label ${n}`);
-      return v;
-    });
-    return { key: JSON.stringify(values), values };
-  }
-
-  abstract samples(): string[];
-
-  render(): string {
-    return [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`, ...this.samples()].join('\n');
+  /** Observations so far in the series of `labels`. */
+  async count(labels?: L): Promise<number> {
+    const name = `${this.name}_count`;
+    return (await this.metric.get()).values.find((v) => v.metricName === name && sameLabels(v.labels, labels ?? {}))?.value ?? 0;
   }
 }
 
-class SimpleMetric extends Metric {
-  protected readonly series = new Map<string, { values: string[]; value: number }>();
-  constructor(
-    readonly type: 'counter' | 'gauge',
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-  ) {
-    super(name, help, labelNames);
-    if (labelNames.length === 0) this.series.set('[]', { values: [], value: 0 });
-  }
+/**
+ * Latency buckets (seconds), 0.5 ms .. 10 s: 2.5 ms steps from 10 to 30 ms and 10 ms steps from
+ * 50 to 110 ms, so a p99 near 25 ms or 100 ms (issue 11's targets) reads to within ~10%, and
+ * 25 ms / 100 ms are bounds themselves (`le="0.025"`, `le="0.1"`). Keeps every bound of the
+ * earlier hand-written histogram (1, 2.5, 5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s).
+ */
+export const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.0275, 0.03, 0.035, 0.04, 0.05, 0.06,
+  0.07, 0.08, 0.09, 0.1, 0.11, 0.125, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
 
-  protected update(labels: Labels | undefined, f: (v: number) => number): void {
-    const { key, values } = this.key(labels);
-    const s = this.series.get(key) ?? { values, value: 0 };
-    s.value = f(s.value);
-    this.series.set(key, s);
-  }
+/** Messages per Cassandra write batch: powers of two, 1 .. 1,024. */
+export const BATCH_MESSAGES_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] as const;
 
-  get(labels?: Labels): number {
-    return this.series.get(this.key(labels).key)?.value ?? 0;
-  }
+/** Garbage-collection pause buckets (seconds) for the default nodejs_gc_duration_seconds. */
+export const GC_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1] as const;
 
-  samples(): string[] {
-    return [...this.series.values()].map((s) => `${this.name}${labelText(this.labelNames, s.values)} ${formatValue(s.value)}`);
-  }
+/** Why a connection was refused or cut before it could chat (chat_connections_refused_total{reason}). */
+export const REFUSED_REASONS = ['address_cap', 'user_cap', 'handshake_timeout', 'auth_timeout', 'draining', 'region_unavailable'] as const;
+export type RefusedReason = (typeof REFUSED_REASONS)[number];
+
+/** What a rate limit guards (chat_rate_limited_total{scope}). */
+export const RATE_LIMIT_SCOPES = ['connection', 'in_flight'] as const;
+export type RateLimitScope = (typeof RATE_LIMIT_SCOPES)[number];
+
+export interface ChatMetrics {
+  /** This backend's own registry (default metrics included). */
+  readonly registry: Registry;
+  /** Content type of render(). */
+  readonly contentType: string;
+  /** The /metrics body: every metric of `registry` in the text format, newline-terminated. */
+  render(): Promise<string>;
+  readonly connections: GaugeMetric;
+  readonly messagesIn: CounterMetric;
+  readonly messagesOut: CounterMetric<{ kind: string }>;
+  readonly deliveryLatency: HistogramMetric<{ path: string }>;
+  readonly protocolErrors: CounterMetric<{ code: string }>;
+  readonly natsUp: GaugeMetric;
+  readonly cassandraUp: GaugeMetric;
+  readonly postgresUp: GaugeMetric;
+  readonly roomSubscriptions: GaugeMetric;
+  readonly connectionsRefused: CounterMetric<{ reason: RefusedReason }>;
+  readonly rateLimited: CounterMetric<{ scope: RateLimitScope }>;
+  readonly regionUnavailableCloses: CounterMetric;
+  readonly writeBatchMessages: HistogramMetric;
+  readonly writeLatency: HistogramMetric;
 }
 
-export class Counter extends SimpleMetric {
-  constructor(name: string, help: string, labelNames: readonly string[] = []) {
-    super('counter', name, help, labelNames);
-  }
-  inc(labels?: Labels, by = 1): void {
-    if (!(by >= 0)) throw new Error(`counter ${this.name} can only go up`);
-    this.update(labels, (v) => v + by);
-  }
+/**
+ * prom-client 15 writes a NaN sample as `Nan` (e.g. nodejs_eventloop_lag_mean_seconds before the
+ * first event-loop sample); the text format says `NaN`. Prometheus reads either, strict parsers
+ * only the latter.
+ */
+function spellNaN(text: string): string {
+  return text.replace(/^([^#\n][^\n]* )Nan$/gm, '$1NaN');
 }
 
-export class Gauge extends SimpleMetric {
-  constructor(name: string, help: string, labelNames: readonly string[] = []) {
-    super('gauge', name, help, labelNames);
-  }
-  set(value: number, labels?: Labels): void {
-    this.update(labels, () => value);
-  }
-  inc(labels?: Labels, by = 1): void {
-    this.update(labels, (v) => v + by);
-  }
-  dec(labels?: Labels, by = 1): void {
-    this.update(labels, (v) => v - by);
-  }
-}
+/** The chat backend's metrics in a new registry of their own. */
+export function chatMetrics(): ChatMetrics {
+  const registry = new Registry();
+  registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE);
+  collectDefaultMetrics({ register: registry, prefix: '', eventLoopMonitoringPrecision: 10, gcDurationBuckets: [...GC_BUCKETS] });
+  const registers = [registry];
+  const counter = <L extends Labels = NoLabels>(name: string, help: string, labelNames: ReadonlyArray<keyof L & string> = []) =>
+    new CounterMetric<L>(new Counter({ name, help, labelNames, registers }));
+  const gauge = (name: string, help: string) => new GaugeMetric(new Gauge({ name, help, labelNames: [], registers }));
+  const histogram = <L extends Labels = NoLabels>(name: string, help: string, buckets: readonly number[], labelNames: ReadonlyArray<keyof L & string> = []) =>
+    new HistogramMetric<L>(new Histogram({ name, help, labelNames, buckets: [...buckets], registers }), name, buckets);
 
-export class Histogram extends Metric {
-  readonly type = 'histogram' as const;
-  private readonly series = new Map<string, { values: string[]; counts: number[]; sum: number; count: number }>();
-  readonly buckets: readonly number[];
-
-  constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
-    super(name, help, labelNames);
-    const sorted = [...buckets].filter((b) => Number.isFinite(b)).sort((a, b) => a - b);
-    if (sorted.length === 0 || new Set(sorted).size !== sorted.length) throw new Error(`histogram ${name} needs distinct finite buckets`);
-    this.buckets = sorted;
-  }
-
-  observe(value: number, labels?: Labels): void {
-    const { key, values } = this.key(labels);
-    let s = this.series.get(key);
-    if (!s) {
-      s = { values, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-      this.series.set(key, s);
-    }
-    // Non-cumulative per bucket here; cumulated when rendered.
-    const i = this.buckets.findIndex((b) => value <= b);
-    if (i >= 0) s.counts[i]!++;
-    s.sum += value;
-    s.count++;
-  }
-
-  /** Observations so far for `labels`. */
-  count(labels?: Labels): number {
-    return this.series.get(this.key(labels).key)?.count ?? 0;
-  }
-
-  samples(): string[] {
-    const out: string[] = [];
-    for (const s of this.series.values()) {
-      let cumulative = 0;
-      this.buckets.forEach((b, i) => {
-        cumulative += s.counts[i]!;
-        out.push(`${this.name}_bucket${labelText(this.labelNames, s.values, ['le', formatValue(b)])} ${cumulative}`);
-      });
-      out.push(`${this.name}_bucket${labelText(this.labelNames, s.values, ['le', '+Inf'])} ${s.count}`);
-      out.push(`${this.name}_sum${labelText(this.labelNames, s.values)} ${formatValue(s.sum)}`);
-      out.push(`${this.name}_count${labelText(this.labelNames, s.values)} ${s.count}`);
-    }
-    return out;
-  }
-}
-
-export class Registry {
-  private readonly metrics = new Map<string, Metric>();
-
-  private add<M extends Metric>(m: M): M {
-    if (this.metrics.has(m.name)) throw new Error(`metric ${m.name} registered twice`);
-    this.metrics.set(m.name, m);
-    return m;
-  }
-
-  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    return this.add(new Counter(name, help, labelNames));
-  }
-  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
-    return this.add(new Gauge(name, help, labelNames));
-  }
-  histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, labelNames, buckets));
-  }
-
-  /** The whole exposition, newline-terminated. */
-  render(): string {
-    return `${[...this.metrics.values()].map((m) => m.render()).join('\n')}\n`;
-  }
-}
-
-/** Delivery latency buckets (seconds): 1 ms .. 10 s. */
-export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-
-/** The chat backend's metrics. */
-export function chatMetrics(registry = new Registry()) {
-  return {
+  const metrics: ChatMetrics = {
     registry,
-    connections: registry.gauge('chat_connections', 'Open WebSocket connections.'),
-    messagesIn: registry.counter('chat_messages_in_total', 'Chat messages accepted from clients and stored (retries not counted).'),
-    messagesOut: registry.counter('chat_messages_out_total', 'Chat message frames written to sockets (live and replayed).', ['kind']),
-    deliveryLatency: registry.histogram(
+    contentType: registry.contentType,
+    render: async () => spellNaN(await registry.metrics()),
+    connections: gauge('chat_connections', 'Open WebSocket connections (count).'),
+    messagesIn: counter('chat_messages_in_total', 'Chat messages accepted from clients and stored, retries not counted (count).'),
+    messagesOut: counter<{ kind: string }>('chat_messages_out_total', 'Chat message frames written to sockets, live and replayed (count).', ['kind']),
+    deliveryLatency: histogram<{ path: string }>(
       'chat_delivery_latency_seconds',
-      'Time from the message id (UUIDv7) timestamp to the socket write of a live delivery.',
+      'Time from the message id (UUIDv7) timestamp to the socket write of a live delivery (seconds).',
+      LATENCY_BUCKETS,
       ['path'],
+    ),
+    protocolErrors: counter<{ code: string }>('chat_protocol_errors_total', 'Error frames and protocol-level closes, by error code (count).', ['code']),
+    natsUp: gauge('chat_nats_up', '1 when the NATS connection is established, else 0.'),
+    cassandraUp: gauge('chat_cassandra_up', '1 when the local Cassandra DC answers, else 0.'),
+    postgresUp: gauge('chat_postgres_up', '1 when the local Postgres answers, else 0.'),
+    roomSubscriptions: gauge('chat_room_subscriptions', 'NATS room subjects this backend subscribes to (count).'),
+    connectionsRefused: counter<{ reason: RefusedReason }>(
+      'chat_connections_refused_total',
+      'Connections refused or closed before they could chat, by reason (count).',
+      ['reason'],
+    ),
+    rateLimited: counter<{ scope: RateLimitScope }>('chat_rate_limited_total', 'Client frames refused by a rate limit, by scope (count).', ['scope']),
+    regionUnavailableCloses: counter(
+      'chat_region_unavailable_closes_total',
+      'Client sockets closed with 4001 (region unavailable: reconnect to another region) (count).',
+    ),
+    writeBatchMessages: histogram('chat_write_batch_messages', 'Chat messages per Cassandra write batch (messages).', BATCH_MESSAGES_BUCKETS),
+    writeLatency: histogram(
+      'chat_write_latency_seconds',
+      'Time from receiving a client send frame to its write reaching LOCAL_QUORUM, i.e. durable (seconds).',
       LATENCY_BUCKETS,
     ),
-    protocolErrors: registry.counter('chat_protocol_errors_total', 'Error frames and protocol-level closes, by error code.', ['code']),
-    natsUp: registry.gauge('chat_nats_up', '1 when the NATS connection is established.'),
-    cassandraUp: registry.gauge('chat_cassandra_up', '1 when the local Cassandra DC answers.'),
-    postgresUp: registry.gauge('chat_postgres_up', '1 when the local Postgres answers.'),
-    roomSubscriptions: registry.gauge('chat_room_subscriptions', 'NATS room subjects this backend subscribes to.'),
   };
+  // Known label values start at 0, so rate() and absent() work before the first refusal.
+  for (const reason of REFUSED_REASONS) metrics.connectionsRefused.inc({ reason }, 0);
+  for (const scope of RATE_LIMIT_SCOPES) metrics.rateLimited.inc({ scope }, 0);
+  return metrics;
 }
-export type ChatMetrics = ReturnType<typeof chatMetrics>;
