@@ -52,6 +52,14 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
+/** How the text part states the code (`... login code is: 123456`); the lab reads codes back with it. */
+export const LOGIN_CODE_LINE = /login code is: (\S+)/;
+
+/** The login code in a mail's text part, or undefined. */
+export function extractLoginCode(text: string): string | undefined {
+  return LOGIN_CODE_LINE.exec(text)?.[1];
+}
+
 /** The mail for `req`: subject, text and HTML (exported for tests). */
 export function loginCodeMail(req: CodeRequest, now: Date, productName = 'Chat'): { subject: string; text: string; html: string } {
   const minutes = Math.max(1, Math.round((req.expiresAt.getTime() - now.getTime()) / 60_000));
