@@ -6,6 +6,7 @@
  *   lab cache (lab/nats-server.ts);
  * - Cassandra `cassandra.serverVersion` from Maven Central into the lab cache, with Java 17 and
  *   Maven from apt when missing (lab/cassandra.ts);
+ * - Mailpit (the lab's SMTP server for login codes) with `go install` into the lab cache (lab/mailpit.ts);
  * - PostgreSQL 15 + pglogical from apt (lab/postgres.ts); openssl (its certificates) and
  *   util-linux / mount (the NATS lab's private /etc/hosts) from apt when missing.
  * Idempotent and cheap once installed; serialized by install locks across processes.
@@ -14,6 +15,7 @@ import { loadConfigFile } from '../constructs/platform-config.js';
 import { CASSANDRA_LAB_APT, ensureCassandraInstalled } from './cassandra.js';
 import { aptLockPath, DEFAULT_CONFIG_PATH, ensureAptPackages, findExecutable, withInstallLock, type AptNeed } from './install.js';
 import { NATS_LAB_APT } from './nats.js';
+import { ensureMailpit, MAILPIT } from './mailpit.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
 import { ensurePostgresInstalled } from './postgres.js';
 
@@ -22,6 +24,7 @@ const OPENSSL: AptNeed = { pkg: 'openssl', present: () => findExecutable('openss
 export interface LabEngines {
   readonly natsServer: { readonly version: string; readonly path: string };
   readonly cassandra: { readonly version: string; readonly libDir: string };
+  readonly mailpit: { readonly version: string; readonly path: string };
   /** Debian packages installed by this call (empty when everything was there). */
   readonly aptInstalled: readonly string[];
   readonly ms: number;
@@ -39,5 +42,6 @@ export async function ensureLabEngines(opts: { readonly configPath?: string; rea
   const version = natsServerVersionOf(config);
   const path = await ensureNatsServer(version, log);
   const cas = await ensureCassandraInstalled({ version: config.cassandra.serverVersion, log });
-  return { natsServer: { version, path }, cassandra: { version: cas.version, libDir: cas.libDir }, aptInstalled: [...aptInstalled, ...pg.installed], ms: Date.now() - t0 };
+  const mailpit = await ensureMailpit(log);
+  return { natsServer: { version, path }, cassandra: { version: cas.version, libDir: cas.libDir }, mailpit: { version: MAILPIT.version, path: mailpit }, aptInstalled: [...aptInstalled, ...pg.installed], ms: Date.now() - t0 };
 }

@@ -16,5 +16,5 @@ export default async function setup(): Promise<void> {
     failure.stack = failure.message;
     throw failure;
   }
-  if (e.ms > 2_000) log(`lab engines: nats-server ${e.natsServer.version} (${e.natsServer.path}), Cassandra ${e.cassandra.version} (${e.cassandra.libDir}), ready in ${(e.ms / 1000).toFixed(1)} s`);
+  if (e.ms > 2_000) log(`lab engines: nats-server ${e.natsServer.version} (${e.natsServer.path}), Cassandra ${e.cassandra.version} (${e.cassandra.libDir}), Mailpit ${e.mailpit.version}, ready in ${(e.ms / 1000).toFixed(1)} s`);
 }

@@ -56,6 +56,8 @@ describe('parseClientFrame', () => {
     ['blank body', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"c","body":"   "}`, 'bad_frame'],
     ['oversized body', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"c","body":"${'x'.repeat(4001)}"}`, 'bad_frame'],
     ['control character', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"c","body":"a\\u0007b"}`, 'bad_frame'],
+    ['email list', '{"type":"login.request","username":"ada","email":"a,b@example.org"}', 'bad_frame'],
+    ['email with a display name', '{"type":"login.request","username":"ada","email":"Ada <ada@example.org>"}', 'bad_frame'],
     ['email without a domain dot', '{"type":"login.request","username":"ada","email":"ada@localhost"}', 'bad_frame'],
     ['unknown visibility', '{"type":"room.create","name":"x","visibility":"secret"}', 'bad_frame'],
     ['lone surrogate', `{"type":"room.create","name":"a\\ud800b"}`, 'bad_frame'],

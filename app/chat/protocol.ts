@@ -108,8 +108,14 @@ const frame = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
 export const clientFrameSchema = z.discriminatedUnion('type', [
   frame('login.request', {
     username: text(LIMITS.usernameInput).min(1),
-    // A pragmatic address check (one @, no spaces, a dot in the domain); the mail server has the last word.
-    email: z.string().max(LIMITS.email).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: 'must be an e-mail address' }).optional(),
+    // One plain ASCII address (RFC 5322 dot-atom local part, a dotted domain): no lists, comments or display names.
+    email: z
+      .string()
+      .max(LIMITS.email)
+      .regex(/^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$/, {
+        message: 'must be one e-mail address',
+      })
+      .optional(),
   }),
   frame('login.verify', { username: text(LIMITS.usernameInput).min(1), code: z.string().regex(/^[0-9]{6}$/, { message: 'must be 6 digits' }) }),
   frame('auth', { token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, { message: 'must be a session token' }) }),
