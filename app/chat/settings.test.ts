@@ -16,6 +16,7 @@ const BASE = {
   PGDATABASE: 'app',
   PGUSER: 'app',
   PGSSLMODE: 'require',
+  CHAT_CODE_SENDER: 'log',
 };
 
 const problems = (env: Record<string, string>): string[] => envProblems(settingsFromEnv, env);
@@ -30,11 +31,15 @@ describe('serve settings from the environment', () => {
       cassandra: { contactPoints: ['dc1-service.cassandra.svc:9042', 'other:9042'], localDataCenter: 'dc1', keyspace: 'chat', username: 'chat_app' },
       pgDialect: 'spock',
       migrate: true,
-      codeSender: 'log',
-      devPrintCodes: false,
+      codeSender: { kind: 'log', devPrintCodes: false },
       maxFrameBytes: 16_384,
-      ratePerSecond: 20,
-      rateBurst: 40,
+      ratePerSecond: 50,
+      rateBurst: 100,
+      authTimeoutMs: 10_000,
+      handshakeTimeoutMs: 10_000,
+      maxConnectionsPerAddress: 64,
+      maxConnectionsPerUser: 8,
+      trustedProxies: [],
       shutdownGraceSeconds: 20,
     });
     expect(s.postgres).toMatchObject({ host: 'pgedge-n1-rw', port: 5432, database: 'app', user: 'app', application_name: 'regionmesh-chat-r1' });
@@ -46,16 +51,34 @@ describe('serve settings from the environment', () => {
       ...BASE,
       CHAT_PORT: '9000',
       CASSANDRA_KEYSPACE: 'chat_test',
-      CHAT_CODE_SENDER: 'memory',
       CHAT_DEV_PRINT_CODES: 'true',
       CHAT_MAX_FRAME_BYTES: '4096',
       CHAT_RATE_PER_SECOND: '5',
       CHAT_RATE_BURST: '10',
+      CHAT_AUTH_TIMEOUT_SECONDS: '3',
+      CHAT_HANDSHAKE_TIMEOUT_SECONDS: '4',
+      CHAT_MAX_CONNECTIONS_PER_ADDRESS: '5',
+      CHAT_MAX_CONNECTIONS_PER_USER: '2',
+      CHAT_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7,fd00::/8',
       CHAT_SHUTDOWN_GRACE_SECONDS: '3',
       CHAT_PG_DIALECT: 'pglogical',
       CHAT_MIGRATE: 'false',
     });
-    expect(s).toMatchObject({ port: 9000, codeSender: 'memory', devPrintCodes: true, maxFrameBytes: 4096, ratePerSecond: 5, rateBurst: 10, shutdownGraceSeconds: 3, pgDialect: 'pglogical', migrate: false });
+    expect(s).toMatchObject({
+      port: 9000,
+      codeSender: { kind: 'log', devPrintCodes: true },
+      maxFrameBytes: 4096,
+      ratePerSecond: 5,
+      rateBurst: 10,
+      authTimeoutMs: 3_000,
+      handshakeTimeoutMs: 4_000,
+      maxConnectionsPerAddress: 5,
+      maxConnectionsPerUser: 2,
+      trustedProxies: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8'],
+      shutdownGraceSeconds: 3,
+      pgDialect: 'pglogical',
+      migrate: false,
+    });
     expect(s.cassandra.keyspace).toBe('chat_test');
   });
 
@@ -65,7 +88,7 @@ describe('serve settings from the environment', () => {
       CHAT_REGION: 'Region_1',
       CHAT_PORT: '99999',
       NATS_URL: 'http://x',
-      CHAT_CODE_SENDER: 'smtp',
+      CHAT_CODE_SENDER: 'sms',
       NATS_PASSWORD: '',
       CASSANDRA_PASSWORD: 'only-password-XYZ',
       CASSANDRA_USERNAME: '',
@@ -85,7 +108,7 @@ describe('serve settings from the environment', () => {
   it('wants credentials in pairs and a burst at least the rate', () => {
     expect(problems({ ...BASE, NATS_PASSWORD: '' }).join()).toContain('NATS_USER/NATS_PASSWORD');
     expect(problems({ ...BASE, CASSANDRA_USERNAME: '' }).join()).toContain('CASSANDRA_USERNAME/CASSANDRA_PASSWORD');
-    expect(problems({ ...BASE, CHAT_RATE_PER_SECOND: '50' }).join()).toContain('CHAT_RATE_BURST');
+    expect(problems({ ...BASE, CHAT_RATE_PER_SECOND: '150' }).join()).toContain('CHAT_RATE_BURST');
   });
 
   it('reports missing required variables', () => {
@@ -97,5 +120,68 @@ describe('serve settings from the environment', () => {
     const text = JSON.stringify(settingsSummary(settingsFromEnv(BASE)));
     expect(text).not.toContain('s3cret');
     expect(text).toContain('dc1');
+  });
+
+  it('needs a code sender, chosen explicitly', () => {
+    const { CHAT_CODE_SENDER: _, ...without } = BASE;
+    expect(problems(without).join()).toContain('CHAT_CODE_SENDER: is required');
+    expect(settingsFromEnv({ ...BASE, CHAT_CODE_SENDER: 'memory' }).codeSender).toEqual({ kind: 'memory' });
+    expect(problems({ ...BASE, CHAT_CODE_SENDER: 'memory', CHAT_DEV_PRINT_CODES: 'true' }).join()).toContain('CHAT_DEV_PRINT_CODES: only applies to CHAT_CODE_SENDER=log');
+  });
+
+  it('reads the smtp sender, with the port its TLS mode implies', () => {
+    const smtp = { ...BASE, CHAT_CODE_SENDER: 'smtp', CHAT_SMTP_HOST: 'smtp.example.com', CHAT_SMTP_FROM: 'Chat <no-reply@example.com>' };
+    expect(settingsFromEnv(smtp).codeSender).toEqual({ kind: 'smtp', host: 'smtp.example.com', port: 587, tls: 'starttls', from: 'Chat <no-reply@example.com>' });
+    expect(settingsFromEnv({ ...smtp, CHAT_SMTP_TLS: 'implicit' }).codeSender).toMatchObject({ port: 465, tls: 'implicit' });
+    expect(settingsFromEnv({ ...smtp, CHAT_SMTP_TLS: 'none', CHAT_SMTP_PORT: '1025' }).codeSender).toMatchObject({ port: 1025, tls: 'none' });
+    expect(settingsFromEnv({ ...smtp, CHAT_SMTP_USER: 'mailer', CHAT_SMTP_PASSWORD: 'pw-SMTP-1' }).codeSender).toMatchObject({ user: 'mailer', password: 'pw-SMTP-1' });
+  });
+
+  it('names what the smtp sender lacks, never a value', () => {
+    const p = problems({ ...BASE, CHAT_CODE_SENDER: 'smtp', CHAT_SMTP_PASSWORD: 'pw-SMTP-2', CHAT_SMTP_TLS: 'plain' }).join('\n');
+    expect(p).toContain('CHAT_SMTP_TLS');
+    expect(problems({ ...BASE, CHAT_CODE_SENDER: 'smtp', CHAT_SMTP_PASSWORD: 'pw-SMTP-2' }).join('\n')).toMatch(/CHAT_SMTP_HOST: is required[\s\S]*CHAT_SMTP_FROM: is required[\s\S]*CHAT_SMTP_USER\/CHAT_SMTP_PASSWORD/);
+    const clear = problems({ ...BASE, CHAT_CODE_SENDER: 'smtp', CHAT_SMTP_HOST: 'h', CHAT_SMTP_FROM: 'a@b.example', CHAT_SMTP_TLS: 'none', CHAT_SMTP_USER: 'u', CHAT_SMTP_PASSWORD: 'pw-SMTP-3' });
+    expect(clear.join()).toContain('CHAT_SMTP_TLS: none would send CHAT_SMTP_PASSWORD in clear text');
+    expect(problems({ ...BASE, CHAT_CODE_SENDER: 'smtp', CHAT_SMTP_HOST: 'h', CHAT_SMTP_FROM: 'nobody\r\nBcc: x@y.z' }).join()).toContain('CHAT_SMTP_FROM');
+    expect([...clear, p].join()).not.toContain('pw-SMTP');
+  });
+
+  it('reads the webhook sender and refuses a short key or a URL with credentials, never echoing them', () => {
+    const key = 'k'.repeat(40);
+    const hook = { ...BASE, CHAT_CODE_SENDER: 'webhook', CHAT_WEBHOOK_URL: 'https://sms.example.com/hook?token=T0KEN', CHAT_WEBHOOK_KEY: key };
+    expect(settingsFromEnv(hook).codeSender).toEqual({ kind: 'webhook', url: 'https://sms.example.com/hook?token=T0KEN', key, timeoutMs: 5_000 });
+    expect(settingsFromEnv({ ...hook, CHAT_WEBHOOK_TIMEOUT_MS: '1500' }).codeSender).toMatchObject({ timeoutMs: 1_500 });
+    const p = problems({ ...hook, CHAT_WEBHOOK_KEY: 'short-KEY-1', CHAT_WEBHOOK_URL: 'https://u:PASSWD@sms.example.com/' }).join('\n');
+    expect(p).toContain('CHAT_WEBHOOK_KEY: must be at least 32 characters');
+    expect(p).toContain('CHAT_WEBHOOK_URL: must not contain user:password@');
+    expect(p).not.toMatch(/short-KEY-1|PASSWD/);
+    expect(problems({ ...hook, CHAT_WEBHOOK_URL: 'ftp://x' }).join()).toContain('CHAT_WEBHOOK_URL: must start with https://');
+    expect(problems({ ...BASE, CHAT_CODE_SENDER: 'webhook' }).join('\n')).toMatch(/CHAT_WEBHOOK_URL: is required[\s\S]*CHAT_WEBHOOK_KEY: is required/);
+    const summary = JSON.stringify(settingsSummary(settingsFromEnv(hook)));
+    expect(summary).toContain('https://sms.example.com');
+    expect(summary).not.toMatch(/T0KEN|kkkkkkkk/);
+  });
+
+  it('refuses bad limits and trusted proxies by position, not by text', () => {
+    const p = problems({ ...BASE, CHAT_TRUSTED_PROXIES: '10.0.0.0/8,not-an-ip-XYZ,10.0.0.0/33', CHAT_AUTH_TIMEOUT_SECONDS: '0', CHAT_MAX_CONNECTIONS_PER_USER: 'many' });
+    const text = p.join('\n');
+    expect(text).toContain('CHAT_AUTH_TIMEOUT_SECONDS');
+    expect(text).toContain('CHAT_MAX_CONNECTIONS_PER_USER');
+    const proxies = problems({ ...BASE, CHAT_TRUSTED_PROXIES: '10.0.0.0/8,not-an-ip-XYZ,10.0.0.0/33' });
+    expect(proxies).toEqual([
+      'CHAT_TRUSTED_PROXIES: entry 2 is not an IPv4 or IPv6 address (write an IP like 10.0.0.7 or a CIDR like 10.0.0.0/8)',
+      'CHAT_TRUSTED_PROXIES: entry 3 has a prefix length outside 0..32 (write an IP like 10.0.0.7 or a CIDR like 10.0.0.0/8)',
+    ]);
+    expect(text).not.toContain('XYZ');
+  });
+
+  it('summarises without credentials', () => {
+    const text = JSON.stringify(settingsSummary(settingsFromEnv(BASE)));
+    expect(text).not.toContain('s3cret');
+    expect(text).toContain('dc1');
+    const smtp = settingsFromEnv({ ...BASE, CHAT_CODE_SENDER: 'smtp', CHAT_SMTP_HOST: 'smtp.example.com', CHAT_SMTP_FROM: 'a@example.com', CHAT_SMTP_USER: 'mailer', CHAT_SMTP_PASSWORD: 'pw-SMTP-4' });
+    expect(JSON.stringify(settingsSummary(smtp))).not.toContain('pw-SMTP-4');
+    expect(settingsSummary(smtp)['codeSender']).toEqual({ kind: 'smtp', host: 'smtp.example.com', port: 587, tls: 'starttls', from: 'a@example.com', auth: true });
   });
 });
