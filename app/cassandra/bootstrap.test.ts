@@ -107,6 +107,7 @@ describe('bootstrap-cassandra on two DCs', () => {
       `created keyspace ${KEYSPACE} with replication {dc1: 1, dc2: 1}`,
       `created table ${KEYSPACE}.messages`,
       `created table ${KEYSPACE}.client_messages`,
+      `created table ${KEYSPACE}.message_client_ids`,
       `created role ${APP_ROLE}`,
       `granted SELECT on keyspace ${KEYSPACE} to ${APP_ROLE}`,
       `granted MODIFY on keyspace ${KEYSPACE} to ${APP_ROLE}`,
@@ -122,6 +123,7 @@ describe('bootstrap-cassandra on two DCs', () => {
     expect(Object.fromEntries(tables.map((t) => [t.get('table_name'), t.get('default_time_to_live')]))).toEqual({
       messages: 0,
       client_messages: CLIENT_MESSAGE_TTL_SECONDS,
+      message_client_ids: CLIENT_MESSAGE_TTL_SECONDS,
     });
     const cols = (
       await admin.execute('SELECT table_name, column_name, type, kind, clustering_order FROM system_schema.columns WHERE keyspace_name = ?', [KEYSPACE], { prepare: true })
@@ -132,6 +134,11 @@ describe('bootstrap-cassandra on two DCs', () => {
         'client_messages.client_message_id text partition_key none',
         'client_messages.message_id uuid regular none',
         'client_messages.room_id uuid regular none',
+        'message_client_ids.author_id uuid clustering asc',
+        'message_client_ids.bucket int partition_key none',
+        'message_client_ids.client_message_id text clustering asc',
+        'message_client_ids.message_id uuid regular none',
+        'message_client_ids.room_id uuid partition_key none',
         'messages.author_id uuid regular none',
         'messages.body text regular none',
         'messages.bucket int partition_key none',

@@ -14,8 +14,10 @@ import {
   cqlString,
   grantOnKeyspaceCql,
   keyspaceResource,
+  MESSAGE_CLIENT_IDS_TABLE,
   MESSAGES_TABLE,
   quoteIdentifier,
+  TABLES,
   replicationFor,
   replicationMap,
   uuidV7Millis,
@@ -151,6 +153,21 @@ describe('table CQL', () => {
       'CREATE TABLE IF NOT EXISTS "chat".client_messages (author_id uuid, client_message_id text, room_id uuid, message_id uuid, ' +
         'PRIMARY KEY ((author_id, client_message_id))) WITH default_time_to_live = 86400',
     );
+  });
+
+  it('message_client_ids: de-duplication rows in the partition of their message, expiring after a day', () => {
+    expect(createTableCql('chat', MESSAGE_CLIENT_IDS_TABLE)).toBe(
+      'CREATE TABLE IF NOT EXISTS "chat".message_client_ids (room_id uuid, bucket int, author_id uuid, client_message_id text, message_id uuid, ' +
+        'PRIMARY KEY ((room_id, bucket), author_id, client_message_id)) WITH CLUSTERING ORDER BY (author_id ASC, client_message_id ASC) AND default_time_to_live = 86400',
+    );
+    // One mutation per batch needs byte-identical partition keys: same columns, types, order.
+    const partitionKey = (t: typeof MESSAGES_TABLE) => t.columns.filter((c) => c.kind === 'partition_key').map((c) => `${c.name} ${c.type}`);
+    expect(partitionKey(MESSAGE_CLIENT_IDS_TABLE)).toEqual(['room_id uuid', 'bucket int']);
+    expect(partitionKey(MESSAGES_TABLE)).toEqual(['room_id uuid', 'bucket int']);
+  });
+
+  it('keeps the legacy client_messages table (rolling updates, rollback) next to the new one', () => {
+    expect(TABLES.map((t) => t.name)).toEqual(['messages', 'client_messages', 'message_client_ids']);
   });
 
   it('can pin the table id', () => {

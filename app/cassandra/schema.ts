@@ -8,12 +8,16 @@
  * Messages are partitioned by (room_id, bucket) and clustered by message_id DESC (newest first,
  * Discord's layout). Message ids are UUIDv7, whose first 48 bits are Unix milliseconds, and the
  * bucket is a fixed 10-day window of that time: `bucketOf(id) = floor(ms(id) / BUCKET_MS)`.
+ *
+ * Retried sends are de-duplicated through `message_client_ids`, which has exactly the partition
+ * key of `messages` (room_id uuid, bucket int, in that order): a batch writing a message and its
+ * de-duplication row is then ONE Cassandra mutation (see app/chat/message-writer.ts).
  */
 
 /** 10 days: the width of one history partition. */
 export const BUCKET_MS = 10 * 24 * 60 * 60 * 1000;
 
-/** Time-to-live of a client_messages row (retry de-duplication window), seconds. */
+/** Retry de-duplication window: time-to-live of a message_client_ids (and client_messages) row, seconds (1 day). */
 export const CLIENT_MESSAGE_TTL_SECONDS = 86_400;
 
 export const DEFAULT_KEYSPACE = 'chat';
@@ -155,7 +159,12 @@ export const MESSAGES_TABLE: TableSpec = {
   clusteringOrder: { message_id: 'DESC' },
 };
 
-/** Retry de-duplication: (author, client message id) -> the message it became, for a day. */
+/**
+ * LEGACY, no longer written or read: the lightweight-transaction claim table of the write path
+ * before issue 11 (`INSERT ... IF NOT EXISTS` per message). Kept so existing clusters keep a
+ * schema the bootstrap accepts and a backend of the previous release still works during a rolling
+ * update or a rollback; its rows expire within a day. New code uses MESSAGE_CLIENT_IDS_TABLE.
+ */
 export const CLIENT_MESSAGES_TABLE: TableSpec = {
   name: 'client_messages',
   columns: [
@@ -167,7 +176,26 @@ export const CLIENT_MESSAGES_TABLE: TableSpec = {
   defaultTtlSeconds: CLIENT_MESSAGE_TTL_SECONDS,
 };
 
-export const TABLES: readonly TableSpec[] = [MESSAGES_TABLE, CLIENT_MESSAGES_TABLE];
+/**
+ * Retry de-duplication, co-partitioned with `messages`: (room, bucket of the message id, author,
+ * client message id) -> the message id, for CLIENT_MESSAGE_TTL_SECONDS. The partition key must
+ * stay identical to MESSAGES_TABLE's (same columns, types and order) so that a message and its
+ * row share one mutation.
+ */
+export const MESSAGE_CLIENT_IDS_TABLE: TableSpec = {
+  name: 'message_client_ids',
+  columns: [
+    { name: 'room_id', type: 'uuid', kind: 'partition_key' },
+    { name: 'bucket', type: 'int', kind: 'partition_key' },
+    { name: 'author_id', type: 'uuid', kind: 'clustering' },
+    { name: 'client_message_id', type: 'text', kind: 'clustering' },
+    { name: 'message_id', type: 'uuid', kind: 'regular' },
+  ],
+  clusteringOrder: { author_id: 'ASC', client_message_id: 'ASC' },
+  defaultTtlSeconds: CLIENT_MESSAGE_TTL_SECONDS,
+};
+
+export const TABLES: readonly TableSpec[] = [MESSAGES_TABLE, CLIENT_MESSAGES_TABLE, MESSAGE_CLIENT_IDS_TABLE];
 
 /**
  * CREATE TABLE IF NOT EXISTS for `table`. `id` pins the table id (deterministic ids let
