@@ -21,9 +21,11 @@
  *   `auth_read_consistency_level` (LOCAL_QUORUM), exactly like k8ssandra's own superuser.
  *   `cassandra`/`cassandra` still works while both DCs are up.
  *
- * Started JVMs are detached and found again by their command line (`/proc/<pid>/cmdline` holds
- * the node's conf dir), so `startCassandraLab` reuses nodes of the same lab that are still
- * running (e.g. after `npx tsx lab/cassandra.ts start`, or a test run that was killed).
+ * Started JVMs are detached (own process group) and found again by their command line
+ * (`/proc/<pid>/cmdline` holds the node's conf dir), so `startCassandraLab` reuses nodes of the
+ * same lab that are still running (after `npx tsx lab/cassandra.ts start`). A lab for tests (not
+ * `persistent`) starts them through `setpriv --pdeathsig SIGKILL` (lab/leftovers.ts): they die
+ * with the process that started them, even on kill -9, and a chat lab records their pids.
  *
  * CLI: `npx tsx lab/cassandra.ts start|stop|status|reset`.
  */
@@ -34,6 +36,7 @@ import { join } from 'node:path';
 import cassandra from 'cassandra-driver';
 import { stringify as toYaml } from 'yaml';
 import { DEFAULT_CONFIG_PATH, REPO_ROOT, ensureAptPackages, findExecutable, labCacheDir, runLogged, withInstallLock, type AptNeed } from './install.js';
+import { describePortHolders, dieWithParent, forgetSpawn, recordSpawn } from './leftovers.js';
 import { canListen, exitHook, pollUntil, processes, tailFile, tcpOpen } from './process.js';
 
 
@@ -702,15 +705,17 @@ async function spawnNode(o: ResolvedOptions, node: CassandraLabNode, java: strin
     ['127.0.0.1', node.jmxPort, 'JMX'],
   ] as const) {
     if (!(await canListen(host, port))) {
-      throw new Error(`cassandra lab: ${what} port ${host}:${port} for ${node.dc} is taken by another process; free it or pass other ports to startCassandraLab`);
+      throw new Error(`cassandra lab: ${what} port ${host}:${port} for ${node.dc} is taken by ${describePortHolders(host, port)}; free it or pass other ports to startCassandraLab`);
     }
   }
   writeNodeConfig(o, node);
   const args = [...cassandraJvmOptions(node, { heapMb: o.heapMb, libDir: o.libDir }), '-cp', `${node.confDir}:${o.libDir}/*`, 'org.apache.cassandra.service.CassandraDaemon'];
+  // A lab for tests (not persistent): the JVM dies with this process, even on kill -9 (setpriv).
+  const cmd = o.persistent ? { bin: java, args } : dieWithParent(java, args);
   const out = openSync(node.stdoutLog, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(java, args, { cwd: node.dir, detached: true, stdio: ['ignore', out, out], env: { ...process.env, LANG: 'C.UTF-8' } });
+    child = spawn(cmd.bin, cmd.args, { cwd: node.dir, detached: true, stdio: ['ignore', out, out], env: { ...process.env, LANG: 'C.UTF-8' } });
   } finally {
     closeSync(out);
   }
@@ -721,6 +726,8 @@ async function spawnNode(o: ResolvedOptions, node: CassandraLabNode, java: strin
   if (!o.persistent) {
     installExitHook();
     ephemeral.add(pid);
+    recordSpawn(`cassandra ${node.dc}`, pid);
+    child.once('exit', () => forgetSpawn(pid));
   }
   o.log(`cassandra lab: started ${node.dc} on ${node.contactPoint} (pid ${pid}, log ${node.systemLog})`);
   return pid;
@@ -773,6 +780,7 @@ export async function startCassandraLab(opts: CassandraLabOptions = {}): Promise
       if (owned && !o.persistent) {
         installExitHook();
         ephemeral.add(reused);
+        recordSpawn(`cassandra ${n.dc}`, reused);
       }
     }
   }

@@ -28,6 +28,7 @@ import { NatsEnv, natsRegionNames, regionByName } from '../regions/names.js';
 import type { PlatformConfig, Region } from '../regions/schema.js';
 import { ensureAptPackages, findExecutable, SYSTEM_DIRS, type AptNeed } from './install.js';
 import { ensureNatsServer, natsServerVersionOf } from './nats-server.js';
+import { describePortHolders, dieWithParent, forgetSpawn, recordSpawn } from './leftovers.js';
 import { canListen, exitHook, freePort, pollUntil, tailFile } from './process.js';
 
 /** A user/password pair. */
@@ -87,6 +88,7 @@ function randomCredentials(userPrefix: string): Credentials {
 export const NATS_LAB_APT: readonly AptNeed[] = [
   { pkg: 'util-linux', present: () => findExecutable('unshare') !== undefined, why: "unshare, for the NATS lab's private /etc/hosts" },
   { pkg: 'mount', present: () => findExecutable('mount') !== undefined, why: "mount --bind, for the NATS lab's private /etc/hosts" },
+  { pkg: 'util-linux', present: () => findExecutable('setpriv') !== undefined, why: 'setpriv --pdeathsig, so that lab engines die with the lab' },
 ];
 
 /** The loopback address of the region with `ordinal`: 127.0.0.<ordinal+1>. */
@@ -152,28 +154,38 @@ function childEnv(vars: Record<string, string>): Record<string, string> {
   return { PATH: SYSTEM_DIRS.join(':'), LANG: 'C', ...vars };
 }
 
-function spawnServer(opts: { bin: string; confPath: string; hostsPath: string; logPath: string; env: Record<string, string> }): ServerProcess {
+/**
+ * `setpriv --pdeathsig SIGKILL unshare -m sh -c 'mount --bind ... && exec nats-server'`: one pid
+ * from setpriv to nats-server (each execs the next), killed by the kernel if this process dies,
+ * in its own process group (a Ctrl-C on the terminal reaches the lab, which stops it in order).
+ */
+function spawnServer(opts: { bin: string; what: string; confPath: string; hostsPath: string; logPath: string; env: Record<string, string> }): ServerProcess {
   installCleanup();
+  const cmd = dieWithParent('unshare', ['-m', 'sh', '-c', PRIVATE_HOSTS_SCRIPT, 'sh', opts.hostsPath, opts.bin, opts.confPath]);
   const log = openSync(opts.logPath, 'w');
   let child: ChildProcess;
   try {
-    child = spawn('unshare', ['-m', 'sh', '-c', PRIVATE_HOSTS_SCRIPT, 'sh', opts.hostsPath, opts.bin, opts.confPath], {
+    child = spawn(cmd.bin, cmd.args, {
       stdio: ['ignore', log, log],
       env: childEnv(opts.env),
+      detached: true,
     });
   } finally {
     closeSync(log);
   }
+  recordSpawn(opts.what, child.pid);
   let running = true;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('error', () => {
       running = false;
       live.delete(child);
+      forgetSpawn(child.pid);
       resolve({ code: -1, signal: null });
     });
     child.once('exit', (code, signal) => {
       running = false;
       live.delete(child);
+      forgetSpawn(child.pid);
       resolve({ code, signal });
     });
   });
@@ -242,7 +254,7 @@ async function launchServer(opts: {
     const clientPort = opts.fixedPorts?.client ?? (await freePort());
     const monitorPort = opts.fixedPorts?.monitor ?? (await freePort());
     writeFileSync(opts.confPath, natsConfText(opts.conf(clientPort, monitorPort)));
-    const proc = spawnServer({ bin: opts.bin, confPath: opts.confPath, hostsPath: opts.hostsPath, logPath: opts.logPath, env: opts.env });
+    const proc = spawnServer({ bin: opts.bin, what: opts.what, confPath: opts.confPath, hostsPath: opts.hostsPath, logPath: opts.logPath, env: opts.env });
     opts.onSpawn(proc);
     const monitorUrl = `http://127.0.0.1:${monitorPort}`;
     try {
@@ -428,7 +440,7 @@ function hostsFileText(entries: ReadonlyArray<{ readonly config: PlatformConfig;
 
 async function checkGatewayPortFree(port: number, hosts: readonly string[]): Promise<void> {
   const busy: string[] = [];
-  for (const h of hosts) if (!(await canListen(h, port))) busy.push(`${h}:${port}`);
+  for (const h of hosts) if (!(await canListen(h, port))) busy.push(`${h}:${port} (${describePortHolders(h, port)})`);
   if (busy.length > 0) {
     throw new Error(`gateway port ${port} (config.nats.gateway.port) is in use on ${busy.join(', ')}: stop what holds it or choose another port`);
   }
@@ -518,7 +530,7 @@ async function launchRegion(
   const fixedPorts = prev ? { client: Number(new URL(prev.clientUrl).port), monitor: Number(new URL(prev.monitorUrl).port) } : opts.fixedPorts;
   const { proc, clientPort, monitorPort } = await launchServer({
     bin: ctx.bin,
-    what: `nats-server of region ${region.name}`,
+    what: `nats-server ${region.name}`,
     confPath,
     logPath,
     hostsPath: ctx.hostsPath,

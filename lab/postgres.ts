@@ -22,20 +22,24 @@
  * Postgres refuses to run as root: when this runs as root the servers run as the `postgres` OS
  * user (created by the Debian package); otherwise as the current user.
  *
- * Servers are started with `pg_ctl` (daemonized), so the CLI can leave them running. A handle's
- * `stop()` stops exactly the servers that handle started (a healthy server found running is
- * reused and left alone); a process exit handler stops them too if a test run dies.
+ * Servers of a lab for tests run the postmaster directly, through `setpriv --pdeathsig SIGKILL`
+ * (lab/leftovers.ts; `pg_ctl start` daemonizes, which would defeat it): they die with the process
+ * that started them, even on kill -9 (a postmaster's children exit when it dies). The CLI
+ * (`persistent`) starts them with `pg_ctl` so that they keep running. A handle's `stop()` stops
+ * exactly the servers that handle started (a healthy server found running is reused and left
+ * alone); a process exit handler stops them too if a test run dies.
  *
  * CLI: `npx tsx lab/postgres.ts start|stop|status [--nodes n1,n2] [--base-port 25432]`.
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg, { type ClientConfig } from 'pg';
 
 import { aptGet, REPO_ROOT, SYSTEM_DIRS } from './install.js';
+import { describePortHolders, dieWithParent, forgetSpawn, recordSpawn } from './leftovers.js';
 import { exitHook, pollUntil, tailFile, tailText, tcpOpen } from './process.js';
 
 export { REPO_ROOT };
@@ -379,6 +383,8 @@ export interface StartPostgresLabOptions {
   readonly startTimeoutMs?: number;
   /** Skip ensurePostgresInstalled (default: run it). */
   readonly skipInstall?: boolean;
+  /** Started for a human (CLI `start`): servers outlive this process (`pg_ctl start`). Default false: they die with it. */
+  readonly persistent?: boolean;
 }
 
 /** postgresql.conf settings the lab writes to `<data>/lab.conf` (exported for tests and docs). */
@@ -515,9 +521,16 @@ const installExitHook = exitHook(
   { signals: false },
 );
 
+/** Postmasters this process runs as its own children (labs that are not persistent), by data dir. */
+const postmasters = new Map<string, ChildProcess>();
+
 async function waitAccepting(user: ServerUser, l: NodeLayout, timeoutMs: number): Promise<void> {
   const last = await pollUntil(
     async () => {
+      const child = postmasters.get(l.dataDir);
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        throw new Error(`lab node ${l.name}: the postmaster exited during start-up (${child.signalCode ?? `exit ${child.exitCode}`}); log ${l.logPath}:\n${tailFile(l.logPath, 25)}`);
+      }
       const r = spawnSync(join(PG_BIN, 'pg_isready'), ['-h', l.socketDir, '-p', String(l.port), '-U', user.name, '-d', 'postgres', '-t', '2'], asServerUser(user, { timeout: 5_000 }));
       if (r.status === 0 && (await tcpOpen('127.0.0.1', l.port))) return undefined;
       return `${String(r.stdout ?? '')}${String(r.stderr ?? '')}`.trim();
@@ -563,22 +576,51 @@ function writeConfig(user: ServerUser, l: NodeLayout, certs: LabCerts, nodeCount
   return changed;
 }
 
-async function startServer(user: ServerUser, l: NodeLayout, timeoutMs: number): Promise<void> {
+async function startServer(user: ServerUser, l: NodeLayout, timeoutMs: number, persistent: boolean): Promise<void> {
   if (await tcpOpen('127.0.0.1', l.port)) {
-    throw new Error(`port ${l.port} on 127.0.0.1 is already in use by something other than lab node ${l.name}: stop it or choose another basePort`);
+    throw new Error(`port ${l.port} on 127.0.0.1 is already in use by ${describePortHolders('127.0.0.1', l.port)}, not lab node ${l.name}: stop it or choose another basePort`);
   }
-  // A stale postmaster.pid (after a crash) is handled by pg_ctl itself.
-  const r = spawnSync(
-    join(PG_BIN, 'pg_ctl'),
-    ['start', '-D', l.dataDir, '-l', l.logPath, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-s'],
-    asServerUser(user, { timeout: timeoutMs + 10_000, stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
-  if (r.status !== 0) {
-    throw new Error(`pg_ctl start for lab node ${l.name} failed (${r.error?.message ?? `exit ${r.status}`}): ${String(r.stderr ?? '').trim()}\nlog ${l.logPath}:\n${tailFile(l.logPath, 25)}`);
+  if (persistent) {
+    // A stale postmaster.pid (after a crash) is handled by pg_ctl itself.
+    const r = spawnSync(
+      join(PG_BIN, 'pg_ctl'),
+      ['start', '-D', l.dataDir, '-l', l.logPath, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-s'],
+      asServerUser(user, { timeout: timeoutMs + 10_000, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    if (r.status !== 0) {
+      throw new Error(`pg_ctl start for lab node ${l.name} failed (${r.error?.message ?? `exit ${r.status}`}): ${String(r.stderr ?? '').trim()}\nlog ${l.logPath}:\n${tailFile(l.logPath, 25)}`);
+    }
+  } else {
+    spawnPostmaster(user, l);
   }
   installExitHook();
   startedHere.set(l.dataDir, { user, dataDir: l.dataDir });
   await waitAccepting(user, l, timeoutMs);
+}
+
+/** `setpriv --pdeathsig SIGKILL postgres -D <data>` as the server user, output appended to the node's log. */
+function spawnPostmaster(user: ServerUser, l: NodeLayout): void {
+  const cmd = dieWithParent(join(PG_BIN, 'postgres'), ['-D', l.dataDir]);
+  const o = asServerUser(user);
+  const out = openSync(l.logPath, 'a');
+  chownTo(user, l.logPath); // `pg_ctl -l` (the CLI) appends to it as the server user
+  let child: ChildProcess;
+  try {
+    // Node applies uid/gid before setpriv runs: the death signal survives (a later uid change would clear it).
+    child = spawn(cmd.bin, cmd.args, { ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid } : {}), cwd: '/', env: o.env, detached: true, stdio: ['ignore', out, out] });
+  } finally {
+    closeSync(out);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`cannot start ${join(PG_BIN, 'postgres')} for lab node ${l.name}`);
+  child.once('error', () => undefined);
+  child.unref();
+  postmasters.set(l.dataDir, child);
+  recordSpawn(`postgres ${l.name}`, pid);
+  child.once('exit', () => {
+    forgetSpawn(pid);
+    if (postmasters.get(l.dataDir) === child) postmasters.delete(l.dataDir);
+  });
 }
 
 async function stopServer(user: ServerUser, l: NodeLayout): Promise<void> {
@@ -607,20 +649,20 @@ SELECT 'CREATE DATABASE ${LAB_DATABASE} OWNER ${LAB_APP_USER}' WHERE NOT EXISTS 
  * (restarting it only if its config changed), otherwise starts it. Returns whether this call
  * started the server.
  */
-async function ensureNodeUp(user: ServerUser, l: NodeLayout, certs: LabCerts, nodeCount: number, timeoutMs: number): Promise<boolean> {
+async function ensureNodeUp(user: ServerUser, l: NodeLayout, certs: LabCerts, nodeCount: number, timeoutMs: number, persistent: boolean): Promise<boolean> {
   initdbIfMissing(user, l);
   const changed = writeConfig(user, l, certs, nodeCount);
   let startedNow = false;
   if (pgCtlStatus(user, l)) {
     if (changed) {
       await stopServer(user, l);
-      await startServer(user, l, timeoutMs);
+      await startServer(user, l, timeoutMs, persistent);
       startedNow = true;
     } else {
       await waitAccepting(user, l, timeoutMs);
     }
   } else {
-    await startServer(user, l, timeoutMs);
+    await startServer(user, l, timeoutMs, persistent);
     startedNow = true;
   }
   ensureRolesAndDatabase(user, l);
@@ -652,6 +694,7 @@ export async function startPostgresLab(opts: StartPostgresLabOptions): Promise<P
   const dir = resolve(opts.dir ?? DEFAULT_LAB_DIR);
   const basePort = opts.basePort ?? DEFAULT_BASE_PORT;
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
+  const persistent = opts.persistent ?? false;
   const user = serverUser();
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
@@ -670,7 +713,7 @@ export async function startPostgresLab(opts: StartPostgresLabOptions): Promise<P
   };
 
   const bringUp = async (l: NodeLayout) => {
-    if (await ensureNodeUp(user, l, certs, sizeFor(), timeoutMs)) ours.add(l.name);
+    if (await ensureNodeUp(user, l, certs, sizeFor(), timeoutMs, persistent)) ours.add(l.name);
   };
 
   try {
@@ -704,7 +747,7 @@ export async function startPostgresLab(opts: StartPostgresLabOptions): Promise<P
     async startNode(name) {
       const l = get(name);
       if (pgCtlStatus(user, l)) return;
-      await startServer(user, l, timeoutMs);
+      await startServer(user, l, timeoutMs, persistent);
       ours.add(name);
     },
     async addNode(name, addOpts = {}) {
@@ -787,7 +830,7 @@ async function cli(argv: readonly string[]): Promise<number> {
     if (install.installed.length > 0) console.log(`installed ${install.installed.join(', ')} in ${install.durationMs} ms${install.notes.length ? ` (${install.notes.join('; ')})` : ''}`);
     const nodes = (cliArg(args, '--nodes') ?? 'n1,n2').split(',').map((s) => s.trim()).filter(Boolean);
     const basePort = Number(cliArg(args, '--base-port') ?? DEFAULT_BASE_PORT);
-    const lab = await startPostgresLab({ nodes, basePort, dir, skipInstall: true });
+    const lab = await startPostgresLab({ nodes, basePort, dir, skipInstall: true, persistent: true });
     for (const n of lab.nodes) {
       console.log(`${n.name}: 127.0.0.1:${n.port} (data ${n.dataDir})\n  dsn: ${n.dsn}\n  admin: ${Object.entries(n.adminEnv).map(([k, v]) => `${k}=${v}`).join(' ')} psql`);
     }
