@@ -10,7 +10,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from '../../log.js';
-import { NoContactAddress, type CodeRequest, type CodeSender } from '../code-sender.js';
+import { NoContactAddress, type CodeRequest, type CodeSender } from './types.js';
 import type { SmtpSenderSettings } from './settings.js';
 
 /** Bounds of one SMTP exchange, ms. */

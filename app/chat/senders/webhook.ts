@@ -16,7 +16,7 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../log.js';
-import type { CodeRequest, CodeSender } from '../code-sender.js';
+import type { CodeRequest, CodeSender } from './types.js';
 import type { WebhookSenderSettings } from './settings.js';
 
 export const SIGNATURE_HEADER = 'X-Regionmesh-Signature';
