@@ -7,6 +7,7 @@
  * The mail is plain text + HTML with the code and its expiry; the code is never in the subject
  * (relays log subjects), in a log line, or in an error message.
  */
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from '../../log.js';
@@ -119,7 +120,8 @@ export class SmtpCodeSender implements CodeSender {
       requireTLS: s.tls === 'starttls',
       ignoreTLS: s.tls === 'none',
       opportunisticTLS: false,
-      tls: { minVersion: 'TLSv1.2', rejectUnauthorized: true, servername: s.host, ...opts.tls },
+      // SNI only for a name (RFC 6066 forbids an IP); the certificate is checked against host either way.
+      tls: { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(isIP(s.host) === 0 ? { servername: s.host } : {}), ...opts.tls },
       ...(s.user !== undefined ? { auth: { user: s.user, pass: s.password ?? '' } } : {}),
       connectionTimeout: SMTP_TIMEOUTS.connectionMs,
       greetingTimeout: SMTP_TIMEOUTS.greetingMs,
