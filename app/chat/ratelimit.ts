@@ -1,8 +1,27 @@
 /**
- * Per-connection flood control: a token bucket (`rate` tokens per second, at most `burst`), and
- * an escalation rule on top. Every frame costs one token; a frame without a token is refused
- * (`rate_limited`). A client that keeps sending while refused — more than `burst` refused frames
- * without a pause of `quietMs` — is disconnected (close code 1008).
+ * Per-connection flood control: a token bucket (settings.ratePerSecond tokens per second, at most
+ * settings.rateBurst; defaults 50/s and 100), and an escalation rule on top. Every frame costs one
+ * token; a frame without a token is refused (`rate_limited`). A client that keeps sending while
+ * refused (more than `maxStrikes`, default `burst`, refused frames without a pause of `quietMs`,
+ * default 1 s) is disconnected (close code 1008).
+ *
+ * Sizing: a legitimate client paces far below the rate (20 msg/s against 50/s), so the bucket
+ * only ever empties when frames ARRIVE bunched: timer jitter (2-3 frames), or a stall of either
+ * process (GC, a busy event loop) that delivers everything sent meanwhile at once. The bucket
+ * refills during the stall too, so a 20 msg/s sender is refused only after a stall longer than
+ * burst / 20 = 5 s. A flood is refused after `burst` frames and closed after `burst + maxStrikes`,
+ * so its cost to the server is bounded (ratelimit.test.ts simulates both).
+ *
+ * How to call it (the caller owns the reply; every refusal must echo the frame's `ref`):
+ *
+ *   const verdict = conn.guard.check();          // exactly once per frame, binary ones included
+ *   if (verdict === 'close') -> close 1008 "rate limit exceeded" (no reply: the socket goes)
+ *   if (verdict === 'limited') -> error {code: 'rate_limited', ref} where ref is read from the frame
+ *   else handle the frame
+ *
+ * `check()` only counts; it never looks at the frame, so the caller may read `ref` before or
+ * after it. Reading it before (parse, then check, as dispatch.ts does) costs one JSON parse per
+ * refused frame, which the escalation bounds to maxStrikes per quiet period.
  */
 
 export type Clock = () => number;
@@ -73,7 +92,10 @@ export class FloodGuard {
     this.quietMs = opts.quietMs ?? 1_000;
   }
 
-  /** Call once per incoming frame. */
+  /**
+   * Call exactly once per incoming frame: 'ok' (handle it), 'limited' (refuse it with
+   * `rate_limited` and its ref), 'close' (close the socket with 1008).
+   */
   check(): FloodVerdict {
     const t = this.now();
     if (t - this.lastStrike >= this.quietMs) this.strikes = 0;
