@@ -1,22 +1,23 @@
 /**
  * Chat history in the LOCAL Cassandra DC (keyspace `chat`, tables from ../cassandra/schema.ts):
  *
- *   messages        ((room_id, bucket), message_id DESC)   bucket = 10-day window of the UUIDv7
- *   client_messages ((author_id, client_message_id)) -> room_id, message_id   (TTL one day)
+ *   messages           ((room_id, bucket), message_id DESC)   bucket = 10-day window of the UUIDv7
+ *   message_client_ids ((room_id, bucket), author_id, client_message_id) -> message_id   (TTL one day)
  *
- * Each message is written once, by the region that received it, at LOCAL_QUORUM, with a prepared
- * INSERT keyed by its UUIDv7 and marked idempotent (the driver may retry it; the same row is
- * written again). Retried sends are de-duplicated by a lightweight transaction on
- * client_messages (`IF NOT EXISTS`, LOCAL_SERIAL): the first claim of (author, client id) wins
- * inside the region and every retry gets the same message id.
+ * MessageStore is the MessageLog of ./message-writer.ts (the write path: group commit, one
+ * unlogged single-partition batch of messages + their de-duplication rows at LOCAL_QUORUM,
+ * prepared and idempotent; no lightweight transaction) and the reader of history and resume.
+ * The legacy `client_messages` table (the LWT claim of the previous write path) is not used.
  *
  * Reads walk buckets: `after` (resume) ascends from the cursor's bucket to now, `before`
  * (history) descends from the cursor's bucket to the room's creation bucket (room ids are
  * UUIDv7 too), so neither ever scans more buckets than the room has lived.
  */
 import cassandra from 'cassandra-driver';
-import { BUCKET_MS, bucketOf, bucketOfTime, quoteIdentifier, uuidV7Millis, validateKeyspaceName } from '../cassandra/schema.js';
+import { BUCKET_MS, CLIENT_MESSAGE_TTL_SECONDS, bucketOf, bucketOfTime, quoteIdentifier, uuidV7Millis, validateKeyspaceName } from '../cassandra/schema.js';
+import type { ClientKey, MessageLog } from './message-writer.js';
 import { isUuidV7, type ChatMessage } from './protocol.js';
+import { clientKey } from './recent-sends.js';
 
 const { consistencies } = cassandra.types;
 
@@ -51,17 +52,21 @@ export function createdAtOf(messageId: string): string {
   return new Date(uuidV7Millis(messageId)).toISOString();
 }
 
-export interface ClaimResult {
-  /** True when this call made the claim; false when an earlier send owns it. */
-  readonly applied: boolean;
-  readonly roomId: string;
-  readonly messageId: string;
-}
-
 const COLUMNS = 'room_id, message_id, author_id, client_message_id, origin_region, body, created_at';
 
-export class MessageStore {
-  private readonly q: Record<'insert' | 'claim' | 'get' | 'after' | 'before' | 'latest', string>;
+/**
+ * Cassandra error codes that prove a write was not applied: the coordinator refused it before
+ * sending it to any replica (unavailable 0x1000, overloaded 0x1001, bootstrapping 0x1002) or the
+ * request itself was refused (syntax 0x2000, unauthorized 0x2100, invalid 0x2200, config 0x2300).
+ * Timeouts and lost connections prove nothing.
+ */
+const NOT_APPLIED_CODES = new Set([0x1000, 0x1001, 0x1002, 0x2000, 0x2100, 0x2200, 0x2300]);
+
+type Query = 'insertMessage' | 'insertClientId' | 'findClientIds' | 'getMany' | 'get' | 'after' | 'before' | 'latest';
+
+export class MessageStore implements MessageLog {
+  /** Every CQL text this store sends (the write path's are insertMessage, insertClientId, findClientIds, getMany). */
+  readonly cql: Readonly<Record<Query, string>>;
   private readonly read = { prepare: true, consistency: consistencies.localQuorum, isIdempotent: true } as const;
 
   constructor(
@@ -70,9 +75,11 @@ export class MessageStore {
     private readonly now: () => number = Date.now,
   ) {
     const ks = quoteIdentifier(validateKeyspaceName(keyspace));
-    this.q = {
-      insert: `INSERT INTO ${ks}.messages (room_id, bucket, message_id, author_id, client_message_id, origin_region, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      claim: `INSERT INTO ${ks}.client_messages (author_id, client_message_id, room_id, message_id) VALUES (?, ?, ?, ?) IF NOT EXISTS`,
+    this.cql = {
+      insertMessage: `INSERT INTO ${ks}.messages (room_id, bucket, message_id, author_id, client_message_id, origin_region, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      insertClientId: `INSERT INTO ${ks}.message_client_ids (room_id, bucket, author_id, client_message_id, message_id) VALUES (?, ?, ?, ?, ?) USING TTL ${CLIENT_MESSAGE_TTL_SECONDS}`,
+      findClientIds: `SELECT author_id, client_message_id, message_id FROM ${ks}.message_client_ids WHERE room_id = ? AND bucket = ? AND author_id IN ? AND client_message_id IN ?`,
+      getMany: `SELECT ${COLUMNS} FROM ${ks}.messages WHERE room_id = ? AND bucket = ? AND message_id IN ?`,
       get: `SELECT ${COLUMNS} FROM ${ks}.messages WHERE room_id = ? AND bucket = ? AND message_id = ?`,
       after: `SELECT ${COLUMNS} FROM ${ks}.messages WHERE room_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC LIMIT ?`,
       before: `SELECT ${COLUMNS} FROM ${ks}.messages WHERE room_id = ? AND bucket = ? AND message_id < ? ORDER BY message_id DESC LIMIT ?`,
@@ -80,34 +87,62 @@ export class MessageStore {
     };
   }
 
-  /** Claims (author, clientMessageId) for `messageId`; returns the owner when already claimed. */
-  async claimClientMessage(authorId: string, clientMessageId: string, roomId: string, messageId: string): Promise<ClaimResult> {
-    const r = await this.client.execute(this.q.claim, [authorId, clientMessageId, roomId, messageId], {
-      prepare: true,
-      consistency: consistencies.localQuorum,
-      serialConsistency: consistencies.localSerial,
-      // An LWT is not blindly retryable by the driver; a retry by the client is safe (it reads the claim).
-      isIdempotent: false,
-    });
-    if (r.wasApplied()) return { applied: true, roomId, messageId };
-    const row = r.first();
-    const owner = String(row?.get('message_id') ?? '');
-    const ownerRoom = String(row?.get('room_id') ?? '');
-    // Our own claim coming back (a retry inside the coordinator) counts as applied.
-    if (owner === messageId) return { applied: true, roomId, messageId };
-    return { applied: false, roomId: ownerRoom, messageId: owner };
+  /**
+   * The stored message ids of `keys` in partition (roomId, bucket), keyed by clientKey(). One
+   * LOCAL_QUORUM read: `author_id IN ? AND client_message_id IN ?` (the cartesian product of the
+   * batch's authors and client ids, filtered here to the exact pairs).
+   */
+  async findClientIds(roomId: string, bucket: number, keys: readonly ClientKey[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (keys.length === 0) return out;
+    const wanted = new Set(keys.map((k) => clientKey(k.authorId, k.clientMessageId)));
+    const authors = [...new Set(keys.map((k) => k.authorId))];
+    const clientIds = [...new Set(keys.map((k) => k.clientMessageId))];
+    const r = await this.client.execute(this.cql.findClientIds, [roomId, bucket, authors, clientIds], this.read);
+    for (const row of r.rows) {
+      const key = clientKey(String(row.get('author_id')), String(row.get('client_message_id')));
+      if (wanted.has(key)) out.set(key, String(row.get('message_id')));
+    }
+    return out;
   }
 
-  async insert(m: StoredMessage): Promise<void> {
-    await this.client.execute(
-      this.q.insert,
-      [m.roomId, bucketOf(m.messageId), m.messageId, m.authorId, m.clientMessageId, m.originRegion, m.body, new Date(m.createdAt)],
-      { prepare: true, consistency: consistencies.localQuorum, isIdempotent: true },
-    );
+  /** The messages among `messageIds` that exist in (roomId, bucket): one LOCAL_QUORUM read. */
+  async getMessages(roomId: string, bucket: number, messageIds: readonly string[]): Promise<StoredMessage[]> {
+    if (messageIds.length === 0) return [];
+    const r = await this.client.execute(this.cql.getMany, [roomId, bucket, [...messageIds]], this.read);
+    return r.rows.map(toMessage);
+  }
+
+  /**
+   * `messages` (one room, one bucket) and their de-duplication rows: one unlogged batch on one
+   * partition key, hence one Cassandra mutation, prepared, at LOCAL_QUORUM, idempotent (a retry
+   * by the driver writes the same rows again).
+   */
+  async writePartition(messages: readonly StoredMessage[]): Promise<void> {
+    const first = messages[0];
+    if (!first) return;
+    const bucket = bucketOf(first.messageId);
+    for (const m of messages) {
+      if (m.roomId !== first.roomId || bucketOf(m.messageId) !== bucket) {
+        throw new Error(`writePartition: message ${m.messageId} of room ${m.roomId} is not in partition (${first.roomId}, ${bucket}); split batches by partition`);
+      }
+    }
+    const queries = [
+      ...messages.map((m) => ({
+        query: this.cql.insertMessage,
+        params: [m.roomId, bucket, m.messageId, m.authorId, m.clientMessageId, m.originRegion, m.body, new Date(m.createdAt)],
+      })),
+      ...messages.map((m) => ({ query: this.cql.insertClientId, params: [m.roomId, bucket, m.authorId, m.clientMessageId, m.messageId] })),
+    ];
+    await this.client.batch(queries, { prepare: true, logged: false, consistency: consistencies.localQuorum, isIdempotent: true });
+  }
+
+  writeNotApplied(error: unknown): boolean {
+    return error instanceof cassandra.errors.ResponseError && NOT_APPLIED_CODES.has(error.code);
   }
 
   async get(roomId: string, messageId: string): Promise<StoredMessage | undefined> {
-    const r = await this.client.execute(this.q.get, [roomId, bucketOf(messageId), messageId], this.read);
+    const r = await this.client.execute(this.cql.get, [roomId, bucketOf(messageId), messageId], this.read);
     const row = r.first();
     return row ? toMessage(row) : undefined;
   }
@@ -120,7 +155,7 @@ export class MessageStore {
     const out: StoredMessage[] = [];
     if (from > to) return out;
     for (const bucket of bucketWalk({ from, to })) {
-      const r = await this.client.execute(this.q.after, [roomId, bucket, afterId, limit - out.length], this.read);
+      const r = await this.client.execute(this.cql.after, [roomId, bucket, afterId, limit - out.length], this.read);
       for (const row of r.rows) out.push(toMessage(row));
       if (out.length >= limit) break;
     }
@@ -137,8 +172,8 @@ export class MessageStore {
     if (from < to) return out;
     for (const bucket of bucketWalk({ from, to })) {
       const r = beforeId
-        ? await this.client.execute(this.q.before, [roomId, bucket, beforeId, limit - out.length], this.read)
-        : await this.client.execute(this.q.latest, [roomId, bucket, limit - out.length], this.read);
+        ? await this.client.execute(this.cql.before, [roomId, bucket, beforeId, limit - out.length], this.read)
+        : await this.client.execute(this.cql.latest, [roomId, bucket, limit - out.length], this.read);
       for (const row of r.rows) out.push(toMessage(row));
       if (out.length >= limit) break;
     }

@@ -1,0 +1,384 @@
+/**
+ * The write path without engines: MessageWriter against an in-memory MessageLog (a fake of OUR
+ * port, ./message-writer.ts). Expected batch shapes, orders and counts come from the test's own
+ * model (greedy batching by count and bytes, sorted ids), never from the writer.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import { BUCKET_MS, bucketOf } from '../cassandra/schema.js';
+import type { StoredMessage } from './history.js';
+import { ClientMessageIdReused, DEDUPE_WINDOW_MS, MessageWriter, dedupeBuckets, type ClientKey, type MessageLog, type MessageWriterOptions, type SendOutcome } from './message-writer.js';
+
+const ROOM = '0190a000-0000-7000-8000-00000000000a';
+const ROOM_B = '0190a000-0000-7000-8000-00000000000b';
+const ALICE = '0190a000-0000-7000-8000-0000000000a1';
+const BOB = '0190a000-0000-7000-8000-0000000000b0';
+
+/** Refused before reaching a replica (like Cassandra Unavailable). */
+class NotApplied extends Error {}
+/** Outcome unknown (like a write timeout). */
+class TimedOut extends Error {}
+
+interface Deferred {
+  promise: Promise<void>;
+  release(): void;
+}
+function deferred(): Deferred {
+  let release!: () => void;
+  const promise = new Promise<void>((r) => (release = r));
+  return { promise, release };
+}
+
+/** In-memory partitions with Cassandra's semantics for the four calls the writer makes. */
+class FakeLog implements MessageLog {
+  readonly messages = new Map<string, StoredMessage>();
+  readonly clientIds = new Map<string, { bucket: number; roomId: string; messageId: string }>();
+  readonly writes: StoredMessage[][] = [];
+  reads = 0;
+  /** While set, writes wait for it. */
+  gate: Deferred | undefined;
+  /** The next write fails this way; `lands`: the rows are written anyway (a timeout after the replicas applied it). */
+  failNext: { error: Error; lands: boolean } | undefined;
+  /** Writes that failed without landing, kept to land "late" (a hint). */
+  readonly unlanded: StoredMessage[][] = [];
+
+  async findClientIds(roomId: string, bucket: number, keys: readonly ClientKey[]): Promise<Map<string, string>> {
+    this.reads++;
+    const out = new Map<string, string>();
+    for (const k of keys) {
+      const key = `${k.authorId}:${k.clientMessageId}`;
+      const row = this.clientIds.get(`${roomId}/${bucket}/${key}`);
+      if (row) out.set(key, row.messageId);
+    }
+    return out;
+  }
+
+  async getMessages(roomId: string, bucket: number, ids: readonly string[]): Promise<StoredMessage[]> {
+    return ids.map((id) => this.messages.get(id)).filter((m): m is StoredMessage => m !== undefined && m.roomId === roomId && bucketOf(m.messageId) === bucket);
+  }
+
+  async writePartition(batch: readonly StoredMessage[]): Promise<void> {
+    const partitions = new Set(batch.map((m) => `${m.roomId}/${bucketOf(m.messageId)}`));
+    if (partitions.size !== 1) throw new Error(`a write spans ${partitions.size} partitions`);
+    if (this.gate) await this.gate.promise;
+    const fail = this.failNext;
+    this.failNext = undefined;
+    if (fail && !fail.lands) {
+      this.unlanded.push([...batch]);
+      throw fail.error;
+    }
+    this.apply(batch);
+    this.writes.push([...batch]);
+    if (fail) throw fail.error;
+  }
+
+  writeNotApplied(error: unknown): boolean {
+    return error instanceof NotApplied;
+  }
+
+  apply(batch: readonly StoredMessage[]): void {
+    for (const m of batch) {
+      this.messages.set(m.messageId, m);
+      this.clientIds.set(`${m.roomId}/${bucketOf(m.messageId)}/${m.authorId}:${m.clientMessageId}`, { bucket: bucketOf(m.messageId), roomId: m.roomId, messageId: m.messageId });
+    }
+  }
+
+  /** Stored messages of (author, clientMessageId). */
+  copiesOf(authorId: string, clientMessageId: string): StoredMessage[] {
+    return [...this.messages.values()].filter((m) => m.authorId === authorId && m.clientMessageId === clientMessageId);
+  }
+}
+
+function writer(log: MessageLog, opts: Partial<MessageWriterOptions> = {}) {
+  const published: StoredMessage[][] = [];
+  const w = new MessageWriter(log, { region: 'eu', publish: (ms) => published.push([...ms]), ...opts });
+  return { w, published };
+}
+
+const send = (w: MessageWriter, clientMessageId: string, body = `body of ${clientMessageId}`, roomId = ROOM, authorId = ALICE) =>
+  w.send({ roomId, authorId, clientMessageId, body });
+
+const sorted = (ids: readonly string[]) => [...ids].sort();
+const flush = () => new Promise((r) => setImmediate(r));
+
+/** The model of group commit: the first send alone, then greedy chunks of at most `max`. */
+function modelBatches(total: number, max: number): number[] {
+  const out = [1];
+  for (let left = total - 1; left > 0; left -= Math.min(max, left)) out.push(Math.min(max, left));
+  return out;
+}
+
+describe('group commit', () => {
+  it('writes N concurrent sends of a room in few batches: one in flight, the rest queue behind it', async () => {
+    const log = new FakeLog();
+    const { w, published } = writer(log, { maxBatchMessages: 64 });
+    log.gate = deferred();
+    const order: string[] = [];
+    const sends = Array.from({ length: 150 }, (_, i) => send(w, `c-${i}`).then((o) => (order.push(o.message.messageId), o)));
+    await flush();
+    log.gate.release();
+    log.gate = undefined;
+    const outcomes = await Promise.all(sends);
+    expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64)); // [1, 64, 64, 21]
+    const ids = outcomes.map((o) => o.message.messageId);
+    expect(new Set(ids).size).toBe(150);
+    expect(outcomes.every((o) => !o.duplicate)).toBe(true);
+    // One order everywhere: send order = id order = write order = publish order = resolve order.
+    expect(ids).toEqual(sorted(ids));
+    expect(log.writes.flat().map((m) => m.messageId)).toEqual(ids);
+    expect(published.flat().map((m) => m.messageId)).toEqual(ids);
+    expect(order).toEqual(ids);
+    expect(published.map((p) => p.length)).toEqual(modelBatches(150, 64));
+    // One de-duplication read per batch (one bucket away from a boundary).
+    expect(log.reads).toBe(modelBatches(150, 64).length * dedupeBuckets(Date.now()).length);
+    const m = outcomes[3]!.message;
+    expect(m).toMatchObject({ roomId: ROOM, authorId: ALICE, clientMessageId: 'c-3', body: 'body of c-3', originRegion: 'eu' });
+    expect(m.createdAt).toBe(new Date(parseInt(m.messageId.replace(/-/g, '').slice(0, 12), 16)).toISOString());
+  });
+
+  it('rooms do not wait for each other', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log);
+    log.gate = deferred();
+    const a = [send(w, 'a-1'), send(w, 'a-2')];
+    const b = [send(w, 'b-1', 'x', ROOM_B)];
+    await flush();
+    // Room A's first and room B's first are both being written; a-2 waits for a-1.
+    log.gate.release();
+    log.gate = undefined;
+    await Promise.all([...a, ...b]);
+    expect(log.writes.map((batch) => batch.map((m) => m.clientMessageId))).toEqual([['a-1'], ['b-1'], ['a-2']]);
+  });
+
+  it('splits by maxBatchBytes (UTF-8 bytes of bodies); a larger message goes alone', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log, { maxBatchBytes: 100 });
+    log.gate = deferred();
+    const bodies = ['a'.repeat(10), 'b'.repeat(40), 'é'.repeat(20) /* 40 bytes */, 'c'.repeat(30), 'd'.repeat(150), 'e'.repeat(5), 'f'.repeat(60), 'g'.repeat(50)];
+    const sends = bodies.map((b, i) => send(w, `s-${i}`, b));
+    await flush();
+    log.gate.release();
+    log.gate = undefined;
+    await Promise.all(sends);
+    // Model: first alone (in flight), then greedy by bytes: 40+40 (+30 > 100) | 30 (+150) | 150 | 5+60 (+50) | 50.
+    expect(log.writes.map((b) => b.map((m) => Buffer.byteLength(m.body)))).toEqual([[10], [40, 40], [30], [150], [5, 60], [50]]);
+  });
+
+  it('splits a batch that crosses a bucket boundary into one write per partition, published together in id order', async () => {
+    const log = new FakeLog();
+    const boundary = 2_000 * BUCKET_MS;
+    const times = [boundary - 2, boundary - 1, boundary, boundary + 1, boundary + 2];
+    let next = 0;
+    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary });
+    log.gate = deferred();
+    const sends = times.map((_, i) => send(w, `k-${i}`));
+    await flush();
+    log.gate.release();
+    log.gate = undefined;
+    const ids = (await Promise.all(sends)).map((o) => o.message.messageId);
+    expect(ids.map(bucketOf)).toEqual([1_999, 1_999, 2_000, 2_000, 2_000]);
+    expect(log.writes.map((b) => b.map((m) => m.messageId))).toEqual([[ids[0]], [ids[1]], ids.slice(2)]);
+    expect(published.map((b) => b.map((m) => m.messageId))).toEqual([[ids[0]], ids.slice(1)]);
+    // Near the boundary the 1-day window covers both buckets: both are searched.
+    expect(log.reads).toBe(2 * 2);
+  });
+
+  it('when the second partition of a batch fails, the first still succeeds and is published', async () => {
+    const log = new FakeLog();
+    const boundary = 2_000 * BUCKET_MS;
+    const times = [boundary - 1, boundary - 1, boundary + 1, boundary + 1];
+    let next = 0;
+    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary });
+    log.gate = deferred();
+    const first = send(w, 'p-0');
+    await flush();
+    const rest = [send(w, 'p-1'), send(w, 'p-2'), send(w, 'p-3')];
+    log.gate.release();
+    log.gate = undefined;
+    await first;
+    const origWrite = log.writePartition.bind(log);
+    log.writePartition = async (batch) => {
+      if (bucketOf(batch[0]!.messageId) === 2_000) throw new NotApplied('unavailable');
+      return origWrite(batch);
+    };
+    const results = await Promise.allSettled(rest);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(published.flat().map((m) => m.clientMessageId)).toEqual(['p-0', 'p-1']);
+  });
+});
+
+describe('de-duplication', () => {
+  it('concurrent identical sends share one write (single flight); a later retry is answered from memory, without a read', async () => {
+    const log = new FakeLog();
+    const { w, published } = writer(log);
+    const [a, b] = await Promise.all([send(w, 'same'), send(w, 'same')]);
+    expect(a.duplicate).toBe(false);
+    expect(b).toEqual({ message: a.message, duplicate: true });
+    expect(log.writes.flat()).toHaveLength(1);
+    // One batch, one de-duplication read: the second send never reached the log.
+    expect(log.reads).toBe(dedupeBuckets(Date.now()).length);
+    const readsBefore = log.reads;
+    const c = await send(w, 'same', 'a different body');
+    expect(c).toEqual({ message: a.message, duplicate: true });
+    expect(log.reads).toBe(readsBefore);
+    expect(published.flat()).toHaveLength(1);
+  });
+
+  it('finds a retry in the log after a crash (a new writer, empty memory): same id, nothing written or published', async () => {
+    const log = new FakeLog();
+    const before = await send(writer(log).w, 'x-1', 'hello');
+    const { w: restarted, published } = writer(log);
+    const writes = log.writes.length;
+    const again = await send(restarted, 'x-1', 'hello');
+    expect(again).toEqual({ message: before.message, duplicate: true });
+    expect(log.writes.length).toBe(writes);
+    expect(published).toEqual([]);
+    // In a batch with new sends, only the retry is skipped.
+    const [r, n] = await Promise.all([send(restarted, 'x-1'), send(restarted, 'x-2')]);
+    expect(r.message.messageId).toBe(before.message.messageId);
+    expect(n.duplicate).toBe(false);
+    expect(log.copiesOf(ALICE, 'x-1')).toHaveLength(1);
+  });
+
+  it('a de-duplication row without its message (a partially repaired write) gets the message written again under the stored id', async () => {
+    const log = new FakeLog();
+    const id = uuidv7();
+    log.clientIds.set(`${ROOM}/${bucketOf(id)}/${ALICE}:lost`, { bucket: bucketOf(id), roomId: ROOM, messageId: id });
+    const o = await send(writer(log).w, 'lost', 'body again');
+    expect(o.message.messageId).toBe(id);
+    expect(o.duplicate).toBe(true);
+    expect(log.messages.get(id)?.body).toBe('body again');
+  });
+
+  it('the same author and client id in the same room from another author is not a duplicate', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log);
+    const [a, b] = await Promise.all([send(w, 'k'), send(w, 'k', 'x', ROOM, BOB)]);
+    expect(a.duplicate || b.duplicate).toBe(false);
+    expect(a.message.messageId).not.toBe(b.message.messageId);
+  });
+
+  it('refuses a clientMessageId already used for another room (remembered or in flight)', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log);
+    await send(w, 'r-1');
+    await expect(send(w, 'r-1', 'x', ROOM_B)).rejects.toBeInstanceOf(ClientMessageIdReused);
+    log.gate = deferred();
+    const flying = send(w, 'r-2');
+    await expect(send(w, 'r-2', 'x', ROOM_B)).rejects.toBeInstanceOf(ClientMessageIdReused);
+    log.gate.release();
+    log.gate = undefined;
+    await flying;
+    expect(log.messages.size).toBe(2);
+  });
+});
+
+describe('failures', () => {
+  async function failedBatch(error: Error, lands: boolean) {
+    const log = new FakeLog();
+    const { w, published } = writer(log);
+    log.gate = deferred();
+    const first = send(w, 'f-0');
+    await flush();
+    const batch = ['f-1', 'f-2', 'f-3'].map((c) => send(w, c));
+    log.gate.release();
+    log.gate = undefined;
+    await first;
+    log.failNext = { error, lands };
+    const results = await Promise.allSettled(batch);
+    return { log, w, published, results };
+  }
+
+  it('a write refused before any replica (Unavailable) rejects every send of the batch; a retry stores each exactly once', async () => {
+    const error = new NotApplied('unavailable');
+    const { log, w, published, results } = await failedBatch(error, false);
+    expect(results).toEqual(Array(3).fill({ status: 'rejected', reason: error }));
+    expect(published.flat().map((m) => m.clientMessageId)).toEqual(['f-0']);
+    const retried = await Promise.all(['f-1', 'f-2', 'f-3'].map((c) => send(w, c)));
+    expect(retried.map((o) => o.duplicate)).toEqual([false, false, false]);
+    for (const c of ['f-1', 'f-2', 'f-3']) expect(log.copiesOf(ALICE, c)).toHaveLength(1);
+  });
+
+  it('a write that timed out but landed: the retry finds it (same id, duplicate), nothing stored twice', async () => {
+    const { log, w, results } = await failedBatch(new TimedOut('write timeout'), true);
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    const landed = log.writes.at(-1)!.map((m) => m.messageId);
+    const retried = await Promise.all(['f-1', 'f-2', 'f-3'].map((c) => send(w, c)));
+    expect(retried.map((o) => o.message.messageId)).toEqual(landed);
+    expect(retried.every((o) => o.duplicate)).toBe(true);
+    for (const c of ['f-1', 'f-2', 'f-3']) expect(log.copiesOf(ALICE, c)).toHaveLength(1);
+  });
+
+  it('a write that timed out and lands only after the retry: the retry reuses the id, so the late write adds nothing', async () => {
+    const { log, w } = await failedBatch(new TimedOut('write timeout'), false);
+    const late = log.unlanded.at(-1)!;
+    const retried = await Promise.all(['f-1', 'f-2', 'f-3'].map((c) => send(w, c)));
+    expect(retried.map((o) => o.message.messageId)).toEqual(late.map((m) => m.messageId));
+    log.apply(late); // the hint arrives
+    for (const c of ['f-1', 'f-2', 'f-3']) expect(log.copiesOf(ALICE, c)).toHaveLength(1);
+  });
+
+  it('a single-flight follower shares the leader failure', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log);
+    log.failNext = { error: new NotApplied('unavailable'), lands: false };
+    const results = await Promise.allSettled([send(w, 'z'), send(w, 'z')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((await send(w, 'z')).duplicate).toBe(false);
+  });
+
+  it('a failed de-duplication read rejects the batch and writes nothing', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log);
+    log.findClientIds = async () => {
+      throw new TimedOut('read timeout');
+    };
+    await expect(send(w, 'q')).rejects.toBeInstanceOf(TimedOut);
+    expect(log.writes).toEqual([]);
+  });
+
+  it('a publish that throws does not fail durable sends', async () => {
+    const log = new FakeLog();
+    const errors: unknown[] = [];
+    const w = new MessageWriter(log, {
+      region: 'eu',
+      publish: () => {
+        throw new Error('bus gone');
+      },
+      onPublishError: (e) => errors.push(e),
+    });
+    const o: SendOutcome = await send(w, 'pub');
+    expect(o.duplicate).toBe(false);
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('drain', () => {
+  it('waits for in-flight and queued sends, and rejects after its timeout naming what is left', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log);
+    await w.drain(10); // idle: at once
+    log.gate = deferred();
+    const sends = [send(w, 'd-1'), send(w, 'd-2'), send(w, 'd-3')];
+    await expect(w.drain(50)).rejects.toThrow(/2 queued send\(s\) and 1 batch\(es\) still in flight after 50 ms/);
+    const drained = w.drain(5_000);
+    log.gate.release();
+    log.gate = undefined;
+    await drained;
+    expect((await Promise.all(sends)).every((o) => !o.duplicate)).toBe(true);
+    expect(log.messages.size).toBe(3);
+  });
+});
+
+describe('dedupeBuckets', () => {
+  it('covers the 1-day window (plus 60 s of clock skew) back from now', () => {
+    const b = 3_000;
+    const start = b * BUCKET_MS;
+    expect(DEDUPE_WINDOW_MS).toBe(86_400_000);
+    expect(dedupeBuckets(start + 5 * 86_400_000)).toEqual([b]);
+    expect(dedupeBuckets(start + 86_400_000 + 60_001)).toEqual([b]);
+    expect(dedupeBuckets(start + 86_400_000 + 59_999)).toEqual([b - 1, b]);
+    expect(dedupeBuckets(start + 3_600_000)).toEqual([b - 1, b]);
+    expect(dedupeBuckets(start - 30_000)).toEqual([b - 1, b]);
+  });
+});
