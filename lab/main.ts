@@ -1,11 +1,12 @@
 /**
  * `npm run lab`: the whole two-region chat platform on this machine (see ./chat-lab.ts): the data
  * layer on loopback (NATS super-cluster, Cassandra with one DC per region, Postgres pair with
- * pglogical both ways, both bootstrap commands run) and one chat backend per region on a fixed
- * port (first region 18081, second 18082). Prints how to connect and the start-up timings, then
- * runs until Ctrl-C (SIGINT) or SIGTERM, stops everything and exits 0.
+ * pglogical both ways, both bootstrap commands run), Mailpit (the SMTP server login codes are
+ * mailed to) and one backend process per region on a fixed port (first region 18081, second
+ * 18082). Prints how to connect and the start-up timings, then runs until Ctrl-C (SIGINT),
+ * SIGTERM or SIGHUP (or until the process that started it is gone), stops everything and exits 0.
  *
- *   npm run lab                          interactive; login codes are printed to stderr
+ *   npm run lab                          interactive; login codes: Mailpit's web UI
  *   npm run lab -- --check               start, check /readyz of both backends, send one message
  *                                        across regions, print "chat lab check OK ...", stop; exit 0
  *                                        (1 on failure)
@@ -14,7 +15,8 @@
  *
  * Every start begins with empty Postgres nodes (users, sessions, rooms: the pglogical mesh is
  * built from scratch); Cassandra's data stays in the lab directory between runs, its jars in the
- * lab cache (lab/install.ts).
+ * lab cache (lab/install.ts). A lab killed with kill -9 takes its engines and backends with it
+ * (setpriv --pdeathsig); the next start stops anything its record still lists and says so.
  *
  * Signals: Ctrl-C reaches npm, the shell, the tsx CLI and this process at once. The package.json
  * script is `exec tsx lab/main.ts` because dash (Debian's /bin/sh, which npm runs scripts with)
@@ -31,8 +33,9 @@ import { fileURLToPath } from 'node:url';
 import { ChatClient, type AnyFrame, type MessageEvent } from '../app/chat/client.js';
 import { createLogger, type Logger } from '../app/log.js';
 import { loadConfigFile } from '../constructs/platform-config.js';
-import { CHAT_LAB_DIR, DEFAULT_CONFIG_PATH, engineVersions, LAB_PORT_BASE, labPortPlan, labProcesses, signalHandler, SIGNALS, startChatLab, takeOverSignals, type ChatLab, type EngineVersions } from './chat-lab.js';
+import { CHAT_LAB_DIR, DEFAULT_CONFIG_PATH, engineVersions, LAB_PORT_BASE, labPortPlan, labProcesses, signalHandler, SIGNALS, startChatLab, takeOverSignals, type ChatLab, type ChatLabRegion, type EngineVersions } from './chat-lab.js';
 import { REPO_ROOT } from './postgres.js';
+import { tailFile } from './process.js';
 
 const USAGE = `usage: npm run lab [-- --check] [--config <platform.yaml>] [--dir <lab dir>] [--port-base <n>] [--ports <p1>,<p2>] [--timeout <s>]
   (no flag)   start the two-region lab and one chat backend per region; Ctrl-C stops it
@@ -117,37 +120,39 @@ export function connectHelp(lab: ChatLab, opts: { logPath: string; configPath: s
   lines.push('');
   for (const r of lab.regions) {
     lines.push(`region ${r.name} (ordinal ${r.ordinal}; NATS ${r.nats.gatewayName}, Cassandra DC ${r.dataCenter}, Postgres node ${r.pgNode})`);
-    lines.push(`  WebSocket  ${r.server.url}`);
-    lines.push(`  health     ${r.server.httpUrl}/healthz`);
-    lines.push(`  readiness  ${r.server.httpUrl}/readyz`);
-    lines.push(`  metrics    ${r.server.httpUrl}/metrics`);
+    lines.push(`  WebSocket  ${r.backend.url}`);
+    lines.push(`  health     ${r.backend.httpUrl}/healthz`);
+    lines.push(`  readiness  ${r.backend.httpUrl}/readyz`);
+    lines.push(`  metrics    ${r.backend.httpUrl}/metrics`);
+    lines.push(`  backend    pid ${r.backend.pid()}, log ${rel(r.backend.logFile)} (restarted when it exits)`);
   }
   lines.push('');
   lines.push('data layer (loopback):');
   lines.push(`  NATS       ${lab.regions.map((r) => `${r.name} ${r.nats.clientUrl} (monitor ${r.nats.monitorUrl}, gateway ${r.nats.gatewayAddress})`).join('\n             ')}`);
   lines.push(`  Cassandra  ${lab.regions.map((r) => `${r.dataCenter} ${r.cassandra.contactPoint}`).join(', ')}; keyspace ${lab.keyspace}, superuser ${lab.cassandra.superuser.username}/${lab.cassandra.superuser.password}`);
   lines.push(`  Postgres   ${lab.regions.map((r) => `${r.pgNode} 127.0.0.1:${r.postgres.port}`).join(', ')} (pglogical both ways; client certificates in ${rel(lab.postgres.certs.dir)})`);
-  lines.push(`  backend logs (JSON lines): ${rel(opts.logPath)}`);
+  lines.push(`  Mailpit    SMTP ${lab.mailpit.smtp.host}:${lab.mailpit.smtp.port}, web UI and API ${lab.mailpit.httpUrl}`);
+  lines.push(`  lab log (bootstraps, JSON lines): ${rel(opts.logPath)}`);
   lines.push('');
-  lines.push('Login codes: the development code sender prints them to stderr of this process, e.g.');
-  lines.push('  [development] login code for ada: 123456');
+  lines.push(`Login codes are e-mailed (SMTP) to Mailpit: read them at ${lab.mailpit.httpUrl}`);
   lines.push('');
   lines.push(`Example session (JSON text frames; any request may carry "ref", echoed in its reply), on ${a!.name}:`);
-  lines.push(`  node -e 'const W=require("ws"),w=new W(process.argv[1]);w.on("message",m=>console.log("<",String(m)));w.on("close",c=>process.exit(c===1000?0:1));w.on("open",()=>require("readline").createInterface({input:process.stdin}).on("line",l=>l.trim()&&w.send(l)))' ${a!.server.url}`);
+  lines.push(`  node -e 'const W=require("ws"),w=new W(process.argv[1]);w.on("message",m=>console.log("<",String(m)));w.on("close",c=>process.exit(c===1000?0:1));w.on("open",()=>require("readline").createInterface({input:process.stdin}).on("line",l=>l.trim()&&w.send(l)))' ${a!.backend.url}`);
   lines.push('  then type, one frame per line:');
-  lines.push('  > {"type":"login.request","username":"ada"}');
-  lines.push('  < {"type":"login.code_sent","username":"ada","expiresInSeconds":...}      (code: see this lab\'s stderr)');
+  lines.push('  > {"type":"login.request","username":"ada","email":"ada@example.com"}');
+  lines.push(`  < {"type":"login.code_sent","username":"ada","expiresInSeconds":...}      (the code: ${lab.mailpit.httpUrl})`);
   lines.push('  > {"type":"login.verify","username":"ada","code":"<code>"}');
   lines.push('  < {"type":"login.ok","token":"<token>","userId":"...","expiresAt":"..."}');
-  lines.push('  > {"type":"room.create","name":"lobby"}');
-  lines.push('  < {"type":"room.created","roomId":"<room>","name":"lobby"}');
+  lines.push('  > {"type":"room.create","name":"lobby","visibility":"public"}');
+  lines.push('  < {"type":"room.created","roomId":"<room>","name":"lobby","visibility":"public"}');
   lines.push('  > {"type":"room.join","roomId":"<room>"}');
   lines.push('  > {"type":"message.send","roomId":"<room>","clientMessageId":"m1","body":"hello from ' + a!.name + '"}');
   lines.push('  < {"type":"message.sent",...}  and  < {"type":"message","originRegion":"' + a!.name + '",...}');
-  lines.push(`Do the same on ${b!.name} (${b!.server.url}) as another user, join <room> (its row replicates in about a second;`);
+  lines.push(`Do the same on ${b!.name} (${b!.backend.url}) as another user, join <room> (its row replicates in about a second;`);
   lines.push('until then the join answers not_found), and messages sent in either region arrive in both.');
   lines.push('Come back later with {"type":"auth","token":"<token>"} and {"type":"room.join","roomId":"<room>","lastSeenMessageId":"<id>"}');
   lines.push('to replay what you missed; {"type":"history","roomId":"<room>"} pages the stored history.');
+  lines.push(`Kill a region's backend (kill -9 <pid>): the lab restarts it within seconds, like a Deployment.`);
   lines.push('A scripted cross-region round trip with the repo\'s ChatClient: npm run lab -- --check (uses its own ports).');
   lines.push(`Each start begins with empty Postgres nodes; Cassandra data stays in ${rel(lab.dirs.cassandra)}.`);
   return lines.join('\n');
@@ -165,32 +170,36 @@ export function engineVersionsLine(v: EngineVersions): string {
   return `engine versions: nats-server ${list(v.nats)}; cassandra ${list(v.cassandra)}`;
 }
 
-/** The --check round trip: both backends ready, one message from region 1 arrives in region 2 (and back). */
+/** The last lines of each backend's log, for a failure report. */
+function backendLogTails(lab: ChatLab | undefined, lines = 30): string {
+  if (!lab) return '';
+  return lab.regions.map((r) => `--- ${r.backend.logFile} (last ${lines} lines)\n${tailFile(r.backend.logFile, lines)}`).join('\n');
+}
+
+/** The --check round trip: both backends ready, one message from region 1 arrives in region 2 (and back); login codes come through Mailpit. */
 async function check(lab: ChatLab): Promise<string> {
   for (const r of lab.regions) {
-    const res = await fetch(`${r.server.httpUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(`${r.backend.httpUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
     const body = (await res.json()) as { ready?: boolean; region?: string };
     if (res.status !== 200 || body.ready !== true || body.region !== r.name) throw new Error(`${r.name}: /readyz answered ${res.status} ${JSON.stringify(body)}`);
   }
-  const [a, b] = lab.regions as [ChatLab['regions'][number], ChatLab['regions'][number]];
+  const [a, b] = lab.regions as [ChatLabRegion, ChatLabRegion];
   const run = Date.now().toString(36);
   const clients: ChatClient[] = [];
   try {
-    const loginIn = async (r: typeof a, name: string) => {
-      const c = await ChatClient.connect(r.server.url);
+    const loginIn = async (r: ChatLabRegion, name: string) => {
+      const c = await ChatClient.connect(r.backend.url);
       clients.push(c);
       const hello = (await c.welcome(5_000)) as AnyFrame & { region?: string };
-      if (hello.region !== r.name) throw new Error(`${r.server.url} says it is region ${String(hello.region)}, expected ${r.name}`);
-      await c.login(`${name}-${run}`, async (norm) => {
-        const code = lab.memorySender(r.name).lastCode(norm);
-        if (!code) throw new Error(`no login code was sent for ${norm} in ${r.name}`);
-        return code;
-      });
+      if (hello.region !== r.name) throw new Error(`${r.backend.url} says it is region ${String(hello.region)}, expected ${r.name}`);
+      const email = `${name}-${run}@regionmesh.lab`;
+      const since = new Date(Date.now() - 1_000);
+      await c.login(`${name}-${run}`, () => lab.mailpit.codeFor(email, { since, timeoutMs: 15_000 }), email);
       return c;
     };
     const ca = await loginIn(a, 'check-a');
     const cb = await loginIn(b, 'check-b');
-    const room = await ca.expect<AnyFrame & { roomId: string }>({ type: 'room.create', name: `check-${run}` }, 'room.created');
+    const room = await ca.expect<AnyFrame & { roomId: string }>({ type: 'room.create', name: `check-${run}`, visibility: 'public' }, 'room.created');
     await ca.expect({ type: 'room.join', roomId: room.roomId }, 'room.joined');
     // The room row replicates to the other region's Postgres through pglogical: join when it is there.
     const deadline = Date.now() + 30_000;
@@ -213,6 +222,21 @@ async function check(lab: ChatLab): Promise<string> {
   }
 }
 
+/**
+ * Calls `onOrphaned` once when the process that started this one is gone (its parent pid
+ * changes: e.g. the tsx wrapper was killed with SIGKILL), checking every `intervalMs` (default 1 s).
+ */
+export function watchParent(onOrphaned: () => void, intervalMs = 1_000): () => void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onOrphaned();
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let args: MainArgs;
   try {
@@ -231,8 +255,9 @@ async function main(argv: readonly string[]): Promise<number> {
   mkdirSync(args.dir, { recursive: true });
   const progress = (line: string) => process.stderr.write(`lab: ${line}\n`);
 
-  // Interactive: backend logs go to a file (stdout stays readable); --check: kept in memory, shown on failure.
-  const logPath = join(args.dir, 'backends.log');
+  // The bootstraps' log: interactive, a file (stdout stays readable); --check, kept in memory and
+  // shown on failure. Each backend logs to <dir>/logs/backend-<region>.log.
+  const logPath = join(args.dir, 'lab.log');
   const memoryLog: string[] = [];
   let logStream: ReturnType<typeof createWriteStream> | undefined;
   let log: Logger;
@@ -263,8 +288,14 @@ async function main(argv: readonly string[]): Promise<number> {
       },
     });
     for (const s of SIGNALS) process.on(s, onSignal);
+    // The process that started this one is gone (e.g. the tsx wrapper got SIGKILL): stop as on SIGHUP.
+    const unwatch = watchParent(() => {
+      progress('the process that started the lab is gone');
+      onSignal('SIGHUP');
+    });
     release = () => {
       for (const s of SIGNALS) process.off(s, onSignal);
+      unwatch();
     };
   });
 
@@ -284,8 +315,6 @@ async function main(argv: readonly string[]): Promise<number> {
       config,
       dir: args.dir,
       ports,
-      codeSender: args.check ? 'memory' : 'log',
-      devPrintCodes: !args.check,
       log,
       progress,
       signal: abort.signal,
@@ -296,7 +325,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return args.check ? 1 : 0;
     }
     console.error(`chat lab failed to start: ${(e as Error).stack ?? String(e)}`);
-    if (args.check && memoryLog.length > 0) console.error(`backend log (last 40 lines):\n${memoryLog.slice(-40).join('\n')}`);
+    if (args.check && memoryLog.length > 0) console.error(`lab log (last 40 lines):\n${memoryLog.slice(-40).join('\n')}`);
     return 1;
   }
   progress(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -313,13 +342,13 @@ async function main(argv: readonly string[]): Promise<number> {
     } catch (e) {
       code = 1;
       console.error(`chat lab check FAILED: ${(e as Error).stack ?? String(e)}`);
-      console.error(`backend log (last 40 lines):\n${memoryLog.slice(-40).join('\n')}`);
+      console.error(`lab log (last 20 lines):\n${memoryLog.slice(-20).join('\n')}\n${backendLogTails(lab)}`);
     }
     await lab.stop();
     clearTimeout(checkTimer);
     const left = labProcesses(args.dir);
     if (left.length > 0) {
-      console.error(`processes of the lab still running after stop: ${left.map((p) => p.pid).join(', ')}`);
+      console.error(`processes of the lab still running after stop: ${left.map((p) => `${p.pid} (${p.what ?? p.cmdline})`).join(', ')}`);
       code = 1;
     }
     release();
