@@ -4,10 +4,11 @@
  * back on the same port after a back-off that doubles per consecutive crash; stop() ends it with
  * SIGTERM for good; the process sees only the environment it was given.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../test/helpers.js';
+import { REPO_ROOT, tempDir } from '../test/helpers.js';
 import { backendProcess, BACKEND_NODE, type BackendProcess } from './backend-process.js';
 import { freePort } from './process.js';
 
@@ -121,5 +122,18 @@ describe('backendProcess', () => {
     // And it can be started again.
     await backend.start(20_000);
     expect(backend.running()).toBe(true);
+  });
+});
+
+describe('the Node the backends run', () => {
+  it('is the image\'s Node: node_modules/.bin/node, the `node` devDependency and both stages of app/Dockerfile are one release, 24.x', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    const release = pkg.devDependencies['node']!;
+    expect(release).toMatch(/^24\.\d+\.\d+$/);
+    expect(spawnSync(BACKEND_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()).toBe(`v${release}`);
+    const froms = readFileSync(join(REPO_ROOT, 'app', 'Dockerfile'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('FROM '));
+    expect(froms).toEqual([`FROM node:${release}-bookworm-slim AS build`, `FROM node:${release}-bookworm-slim`]);
   });
 });
