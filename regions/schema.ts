@@ -80,6 +80,10 @@ function baseShape(region: z.ZodType) {
       })
       .describe('The cluster that runs ArgoCD and the multi-cluster operators.'),
     storageClass: z.string().min(1).describe('StorageClass for every PVC the platform creates.'),
+    lab: z
+      .boolean()
+      .default(false)
+      .describe('true: a lab or development platform, where development-only settings are allowed (e.g. app.loginCodes.sender: log). Never for production.'),
     regions: z.array(region).min(1, { message: 'needs at least one region' }).max(64),
     acknowledgedChanges: z
       .array(z.string().min(3))

@@ -2,10 +2,13 @@
  * What each region's chat backend receives is what the other components declare for that
  * region: its own Cassandra DC, its own NATS cluster, its own Postgres primary.
  */
-import { describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderDist } from '../../charts/render.js';
-import { configWithRegions } from '../../test/helpers.js';
+import { settingsFromEnv } from '../../app/chat/settings.js';
+import { configWithRegions, tempDir } from '../../test/helpers.js';
 
 type Obj = Record<string, any>;
 
@@ -103,7 +106,8 @@ describe('chat backend objects', () => {
 
   it('takes credentials from Secrets only', () => {
     for (const e of container.env as Obj[]) {
-      if (/PASSWORD|USER$/.test(e.name) && e.name !== 'PGUSER' && e.name !== 'CASSANDRA_USERNAME') expect(e.valueFrom?.secretKeyRef, e.name).toBeDefined();
+      const notCredentials = ['PGUSER', 'CASSANDRA_USERNAME', 'CHAT_MAX_CONNECTIONS_PER_USER'];
+      if (/PASSWORD|USER$|WEBHOOK_(URL|KEY)$/.test(e.name) && !notCredentials.includes(e.name)) expect(e.valueFrom?.secretKeyRef, e.name).toBeDefined();
     }
   });
 
@@ -123,5 +127,98 @@ describe('chat backend objects', () => {
     expect(cert.spec.commonName).toBe('app');
     expect(cert.spec.issuerRef).toEqual({ group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'astring-postgres-client-ca' });
     expect(files.get('clusters/astring-r1/postgres/clusterissuer-astring-postgres-client-ca.yaml')).toBeDefined();
+  });
+});
+
+describe('login codes and limits in the Deployment', () => {
+  /** The backend container's env of region r1, for a 2-region config changed by `mutate`. */
+  function render(mutate?: Parameters<typeof configWithRegions>[1]) {
+    const files = renderDist(configWithRegions(2, mutate));
+    const deployment = parse(files.get('clusters/astring-r1/chat/deployment-chat-backend.yaml')!) as Obj;
+    return { env: envOf(deployment), secrets: files.get('SECRETS.md')! };
+  }
+  const ref = (secret: string, key: string) => ({ secretKeyRef: { name: secret, key, optional: false } });
+
+  /** The env as the pod would see it: Secret references resolved to stand-in values, the client certificate's files mounted. */
+  const mounted = tempDir('regionmesh-chat-env-');
+  writeFileSync(join(mounted, 'tls.crt'), 'stand-in certificate');
+  writeFileSync(join(mounted, 'tls.key'), 'stand-in key');
+  afterAll(() => rmSync(mounted, { recursive: true, force: true }));
+  function resolved(env: Record<string, Obj>): Record<string, string> {
+    const out = Object.fromEntries(
+      Object.entries(env).map(([k, e]) => [k, e.valueFrom ? (e.valueFrom.secretKeyRef.key === 'url' ? 'https://sms.example.com/hook' : `stand-in-${'x'.repeat(32)}`) : e.value]),
+    );
+    return { ...out, PGSSLCERT: join(mounted, 'tls.crt'), PGSSLKEY: join(mounted, 'tls.key') };
+  }
+
+  it('sends by SMTP as the bundled config says, credentials by Secret reference', () => {
+    const { env, secrets } = render();
+    expect(env.CHAT_CODE_SENDER).toEqual({ name: 'CHAT_CODE_SENDER', value: 'smtp' });
+    expect(env.CHAT_SMTP_HOST!.value).toBe('smtp.example.com');
+    expect(env.CHAT_SMTP_PORT!.value).toBe('587');
+    expect(env.CHAT_SMTP_TLS!.value).toBe('starttls');
+    expect(env.CHAT_SMTP_FROM!.value).toBe('Chat <no-reply@example.com>');
+    expect(env.CHAT_SMTP_USER!.valueFrom).toEqual(ref('chat-smtp-credentials', 'user'));
+    expect(env.CHAT_SMTP_PASSWORD!.valueFrom).toEqual(ref('chat-smtp-credentials', 'password'));
+    expect(env.CHAT_WEBHOOK_URL).toBeUndefined();
+    for (const cluster of ['astring-r1', 'astring-r2']) {
+      expect(secrets).toMatch(new RegExp(`\\| ${cluster} \\| chat \\| \`chat-smtp-credentials\` \\| \`user\`, \`password\` \\| chat backend \\(SMTP AUTH at smtp\\.example\\.com`));
+    }
+  });
+
+  it('uses the TLS mode\'s port when none is given, and no credentials when no Secret is named', () => {
+    const { env, secrets } = render((c) => void (c.app.loginCodes = { sender: 'smtp', smtp: { host: 'relay.mail.svc', tls: 'implicit', from: 'a@example.com' } }));
+    expect(env.CHAT_SMTP_PORT!.value).toBe('465');
+    expect(env.CHAT_SMTP_USER).toBeUndefined();
+    expect(env.CHAT_SMTP_PASSWORD).toBeUndefined();
+    expect(secrets).not.toContain('chat-smtp-credentials');
+  });
+
+  it('posts to a webhook whose URL and key come from its Secret, listed in SECRETS.md', () => {
+    const { env, secrets } = render((c) => void (c.app.loginCodes = { sender: 'webhook', webhook: { secret: 'chat-login-webhook', timeoutSeconds: 3 } }));
+    expect(env.CHAT_CODE_SENDER!.value).toBe('webhook');
+    expect(env.CHAT_WEBHOOK_URL!.valueFrom).toEqual(ref('chat-login-webhook', 'url'));
+    expect(env.CHAT_WEBHOOK_KEY!.valueFrom).toEqual(ref('chat-login-webhook', 'key'));
+    expect(env.CHAT_WEBHOOK_TIMEOUT_MS!.value).toBe('3000');
+    expect(env.CHAT_SMTP_HOST).toBeUndefined();
+    expect(secrets).toMatch(/\| astring-r1 \| chat \| `chat-login-webhook` \| `url`, `key` \| chat backend \(login-code webhook/);
+  });
+
+  it('gives the limits to the backend', () => {
+    const { env } = render((c) => void (c.app.limits = { authTimeoutSeconds: 7, maxConnectionsPerAddress: 32, trustedProxies: ['10.0.0.0/8', 'fd00::/8'], ratePerSecond: 60, rateBurst: 120 }));
+    expect(Object.fromEntries(Object.entries(env).filter(([k]) => /TIMEOUT_SECONDS|MAX_CONNECTIONS|TRUSTED|RATE_/.test(k)).map(([k, e]) => [k, e.value]))).toEqual({
+      CHAT_AUTH_TIMEOUT_SECONDS: '7',
+      CHAT_HANDSHAKE_TIMEOUT_SECONDS: '10',
+      CHAT_MAX_CONNECTIONS_PER_ADDRESS: '32',
+      CHAT_MAX_CONNECTIONS_PER_USER: '8',
+      CHAT_TRUSTED_PROXIES: '10.0.0.0/8,fd00::/8',
+      CHAT_RATE_PER_SECOND: '60',
+      CHAT_RATE_BURST: '120',
+    });
+    expect(render().env.CHAT_TRUSTED_PROXIES).toBeUndefined();
+  });
+
+  it.each<[string, Parameters<typeof configWithRegions>[1]]>([
+    ['smtp', undefined],
+    ['webhook', (c) => void (c.app.loginCodes = { sender: 'webhook', webhook: { secret: 'chat-login-webhook' } })],
+    ['log (lab)', (c) => {
+      (c as { lab?: boolean }).lab = true;
+      c.app.loginCodes = { sender: 'log' };
+    }],
+  ])('%s: serve accepts the env it is given and reads the config\'s values from it', (_name, mutate) => {
+    const config = configWithRegions(2, mutate);
+    const s = settingsFromEnv(resolved(render(mutate).env));
+    expect(s.codeSender.kind).toBe(config.app.loginCodes.sender);
+    expect(s).toMatchObject({
+      authTimeoutMs: config.app.limits.authTimeoutSeconds * 1000,
+      handshakeTimeoutMs: config.app.limits.handshakeTimeoutSeconds * 1000,
+      maxConnectionsPerAddress: config.app.limits.maxConnectionsPerAddress,
+      maxConnectionsPerUser: config.app.limits.maxConnectionsPerUser,
+      ratePerSecond: config.app.limits.ratePerSecond,
+      rateBurst: config.app.limits.rateBurst,
+      trustedProxies: config.app.limits.trustedProxies,
+    });
+    if (s.codeSender.kind === 'smtp') expect(s.codeSender).toMatchObject({ host: config.app.loginCodes.smtp!.host, tls: config.app.loginCodes.smtp!.tls, from: config.app.loginCodes.smtp!.from });
+    if (s.codeSender.kind === 'webhook') expect(s.codeSender.timeoutMs).toBe(config.app.loginCodes.webhook!.timeoutSeconds * 1000);
   });
 });

@@ -21,6 +21,7 @@ import {
 } from '../../regions/names.js';
 import type { PlatformConfig, Region } from '../../regions/schema.js';
 import { regionOf, type ComponentProps } from '../component.js';
+import { SMTP_DEFAULT_PORT } from './config.js';
 import { SecretRequirement } from '../output.js';
 import { PostgresClientCertificate } from '../postgres/client-certificates.js';
 import { envVars, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, type EnvSource } from '../workload.js';
@@ -34,7 +35,8 @@ export function chatBackendEnv(c: PlatformConfig, region: Region): Record<string
     CHAT_REGION: region.name,
     CHAT_PORT: String(CHAT_PORT),
     CHAT_SHUTDOWN_GRACE_SECONDS: String(c.app.shutdownGraceSeconds),
-    CHAT_CODE_SENDER: 'log',
+    ...loginCodeEnv(c),
+    ...limitsEnv(c),
     NATS_URL: nats.clientUrl,
     NATS_USER: { secret: SecretNames.natsClientAuth, key: 'user' },
     NATS_PASSWORD: { secret: SecretNames.natsClientAuth, key: 'password' },
@@ -50,6 +52,48 @@ export function chatBackendEnv(c: PlatformConfig, region: Region): Record<string
     PGSSLMODE: 'require',
     PGSSLCERT: `${CHAT_PG_CERT_DIR}/tls.crt`,
     PGSSLKEY: `${CHAT_PG_CERT_DIR}/tls.key`,
+  };
+}
+
+/** The chosen login-code sender's variables (app/chat/senders/settings.ts); credentials by Secret reference only. */
+export function loginCodeEnv(c: PlatformConfig): Record<string, EnvSource> {
+  const lc = c.app.loginCodes;
+  if (lc.sender === 'smtp' && lc.smtp) {
+    const smtp = lc.smtp;
+    return {
+      CHAT_CODE_SENDER: 'smtp',
+      CHAT_SMTP_HOST: smtp.host,
+      CHAT_SMTP_PORT: String(smtp.port ?? SMTP_DEFAULT_PORT[smtp.tls]),
+      CHAT_SMTP_TLS: smtp.tls,
+      CHAT_SMTP_FROM: smtp.from,
+      ...(smtp.credentialsSecret !== undefined
+        ? { CHAT_SMTP_USER: { secret: smtp.credentialsSecret, key: 'user' }, CHAT_SMTP_PASSWORD: { secret: smtp.credentialsSecret, key: 'password' } }
+        : {}),
+    };
+  }
+  if (lc.sender === 'webhook' && lc.webhook) {
+    return {
+      CHAT_CODE_SENDER: 'webhook',
+      CHAT_WEBHOOK_URL: { secret: lc.webhook.secret, key: 'url' },
+      CHAT_WEBHOOK_KEY: { secret: lc.webhook.secret, key: 'key' },
+      CHAT_WEBHOOK_TIMEOUT_MS: String(lc.webhook.timeoutSeconds * 1000),
+    };
+  }
+  // log: a lab platform only (the config rule app-login-codes refuses it elsewhere).
+  return { CHAT_CODE_SENDER: 'log' };
+}
+
+/** The connection limits (app/chat/settings.ts). */
+export function limitsEnv(c: PlatformConfig): Record<string, EnvSource> {
+  const l = c.app.limits;
+  return {
+    CHAT_AUTH_TIMEOUT_SECONDS: String(l.authTimeoutSeconds),
+    CHAT_HANDSHAKE_TIMEOUT_SECONDS: String(l.handshakeTimeoutSeconds),
+    CHAT_MAX_CONNECTIONS_PER_ADDRESS: String(l.maxConnectionsPerAddress),
+    CHAT_MAX_CONNECTIONS_PER_USER: String(l.maxConnectionsPerUser),
+    CHAT_RATE_PER_SECOND: String(l.ratePerSecond),
+    CHAT_RATE_BURST: String(l.rateBurst),
+    ...(l.trustedProxies.length > 0 ? { CHAT_TRUSTED_PROXIES: l.trustedProxies.join(',') } : {}),
   };
 }
 
@@ -199,6 +243,25 @@ export class ChatBackend extends Construct {
       usedBy: `chat backend (Cassandra role ${c.cassandra.appRole})`,
       sameAcross: 'every copy of cassandra-app-credentials',
     });
+    const lc = c.app.loginCodes;
+    if (lc.sender === 'smtp' && lc.smtp?.credentialsSecret !== undefined) {
+      new SecretRequirement(this, 'smtp-credentials', {
+        cluster: region.cluster,
+        namespace: ns,
+        name: lc.smtp.credentialsSecret,
+        keys: ['user', 'password'],
+        usedBy: `chat backend (SMTP AUTH at ${lc.smtp.host} for login-code mails)`,
+      });
+    }
+    if (lc.sender === 'webhook' && lc.webhook) {
+      new SecretRequirement(this, 'login-code-webhook', {
+        cluster: region.cluster,
+        namespace: ns,
+        name: lc.webhook.secret,
+        keys: ['url', 'key'],
+        usedBy: 'chat backend (login-code webhook: url to POST to, key = HMAC-SHA256 signing key, at least 32 characters)',
+      });
+    }
     new SecretRequirement(this, 'postgres-client-cert', {
       cluster: region.cluster,
       namespace: ns,
