@@ -11,13 +11,19 @@ import { startChatServer } from './server.js';
 import { settingsFromEnv } from './settings.js';
 
 export const USAGE = `serve: the chat backend of one region (HTTP /healthz /readyz /metrics, WebSocket /ws).
-Environment:
+Environment (default in parentheses):
   CHAT_REGION CHAT_PORT(8080) NATS_URL NATS_USER NATS_PASSWORD
   CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC CASSANDRA_KEYSPACE(chat) CASSANDRA_USERNAME CASSANDRA_PASSWORD
   PGHOST PGPORT PGDATABASE PGUSER PGSSLMODE PGSSLCERT PGSSLKEY PGSSLROOTCERT PGPASSFILE
-  CHAT_CODE_SENDER(log|memory) CHAT_DEV_PRINT_CODES(false) CHAT_MAX_FRAME_BYTES(16384)
-  CHAT_RATE_PER_SECOND(20) CHAT_RATE_BURST(40) CHAT_SHUTDOWN_GRACE_SECONDS(20)
-  CHAT_PG_DIALECT(spock|pglogical) CHAT_MIGRATE(true)`;
+  CHAT_CODE_SENDER (required): smtp | webhook | log (lab: logs that a code was issued) | memory (tests)
+    smtp:    CHAT_SMTP_HOST CHAT_SMTP_PORT(by TLS: 465 | 587 | 25) CHAT_SMTP_TLS(starttls | implicit | none)
+             CHAT_SMTP_FROM CHAT_SMTP_USER CHAT_SMTP_PASSWORD (both or neither)
+    webhook: CHAT_WEBHOOK_URL CHAT_WEBHOOK_KEY(>= 32 characters) CHAT_WEBHOOK_TIMEOUT_MS(5000)
+    log:     CHAT_DEV_PRINT_CODES(false): also print codes to stderr
+  CHAT_MAX_FRAME_BYTES(16384) CHAT_RATE_PER_SECOND(50) CHAT_RATE_BURST(100)
+  CHAT_AUTH_TIMEOUT_SECONDS(10) CHAT_HANDSHAKE_TIMEOUT_SECONDS(10)
+  CHAT_MAX_CONNECTIONS_PER_ADDRESS(64) CHAT_MAX_CONNECTIONS_PER_USER(8) CHAT_TRUSTED_PROXIES(none: IPs/CIDRs, comma-separated)
+  CHAT_SHUTDOWN_GRACE_SECONDS(20) CHAT_PG_DIALECT(spock|pglogical) CHAT_MIGRATE(true)`;
 
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
