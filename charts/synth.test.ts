@@ -313,6 +313,7 @@ describe('the README documents the config as it is', () => {
   const BLOCKS_NOT_IN_DEFAULT_CONFIG: Record<string, (c: PlatformConfigInput) => void> = {
     'nats.gateway.loadBalancer': (c) => void (c.nats!.gateway = { ...c.nats!.gateway, exposure: 'loadBalancer', loadBalancer: {} }),
     'nats.gateway.tls.issuer': (c) => void (c.nats!.gateway = { ...c.nats!.gateway, tls: { enabled: true, issuer: { name: 'platform-ca' } } }),
+    'app.loginCodes.webhook': (c) => void (c.app!.loginCodes = { sender: 'webhook', webhook: { secret: 'chat-login-webhook' } }),
   };
 
   it('every literal default in the table is what the schema fills in when the key is left out', () => {
