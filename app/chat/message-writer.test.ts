@@ -101,10 +101,14 @@ const send = (w: MessageWriter, clientMessageId: string, body = `body of ${clien
 const sorted = (ids: readonly string[]) => [...ids].sort();
 const flush = () => new Promise((r) => setImmediate(r));
 
-/** The model of group commit: the first send alone, then greedy chunks of at most `max`. */
-function modelBatches(total: number, max: number): number[] {
-  const out = [1];
-  for (let left = total - 1; left > 0; left -= Math.min(max, left)) out.push(Math.min(max, left));
+/**
+ * The model of group commit for a burst of `total` sends: the first goes alone; with read-ahead
+ * the second forms the next batch alone too (while the first is written); the rest queue and
+ * leave in greedy chunks of at most `max`.
+ */
+function modelBatches(total: number, max: number, readAhead: boolean): number[] {
+  const out = readAhead ? [1, 1] : [1];
+  for (let left = total - out.length; left > 0; left -= Math.min(max, left)) out.push(Math.min(max, left));
   return out;
 }
 
@@ -119,7 +123,7 @@ describe('group commit', () => {
     log.gate.release();
     log.gate = undefined;
     const outcomes = await Promise.all(sends);
-    expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64)); // [1, 64, 64, 21]
+    expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64, true)); // [1, 1, 64, 64, 20]
     const ids = outcomes.map((o) => o.message.messageId);
     expect(new Set(ids).size).toBe(150);
     expect(outcomes.every((o) => !o.duplicate)).toBe(true);
@@ -128,12 +132,49 @@ describe('group commit', () => {
     expect(log.writes.flat().map((m) => m.messageId)).toEqual(ids);
     expect(published.flat().map((m) => m.messageId)).toEqual(ids);
     expect(order).toEqual(ids);
-    expect(published.map((p) => p.length)).toEqual(modelBatches(150, 64));
+    expect(published.map((p) => p.length)).toEqual(modelBatches(150, 64, true));
     // One de-duplication read per batch (one bucket away from a boundary).
-    expect(log.reads).toBe(modelBatches(150, 64).length * dedupeBuckets(Date.now()).length);
+    expect(log.reads).toBe(modelBatches(150, 64, true).length * dedupeBuckets(Date.now()).length);
     const m = outcomes[3]!.message;
     expect(m).toMatchObject({ roomId: ROOM, authorId: ALICE, clientMessageId: 'c-3', body: 'body of c-3', originRegion: 'eu' });
     expect(m.createdAt).toBe(new Date(parseInt(m.messageId.replace(/-/g, '').slice(0, 12), 16)).toISOString());
+  });
+
+  it('without read-ahead, a batch forms only when the previous one is done', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log, { maxBatchMessages: 64, readAhead: false });
+    log.gate = deferred();
+    const sends = Array.from({ length: 150 }, (_, i) => send(w, `c-${i}`));
+    await flush();
+    log.gate.release();
+    log.gate = undefined;
+    await Promise.all(sends);
+    expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64, false)); // [1, 64, 64, 21]
+  });
+
+  it('reads ahead: the next batch is de-duplicated while the current one is written, and written after it', async () => {
+    const log = new FakeLog();
+    const { w, published } = writer(log);
+    const events: string[] = [];
+    const find = log.findClientIds.bind(log);
+    log.findClientIds = (roomId, bucket, keys) => (events.push(`read ${keys.map((k) => k.clientMessageId).join(',')}`), find(roomId, bucket, keys));
+    const write = log.writePartition.bind(log);
+    log.writePartition = async (batch) => {
+      events.push(`write ${batch.map((m) => m.clientMessageId).join(',')} starts`);
+      await write(batch);
+      events.push(`write ${batch.map((m) => m.clientMessageId).join(',')} done`);
+    };
+    log.gate = deferred();
+    const sends = ['a', 'b', 'c', 'd'].map((c) => send(w, c));
+    await flush();
+    expect(events).toEqual(['read a', 'read b', 'write a starts']);
+    log.gate.release();
+    log.gate = undefined;
+    const ids = (await Promise.all(sends)).map((o) => o.message.messageId);
+    // c and d formed a batch when b moved up to be written: their read overlaps b's write.
+    expect(events).toEqual(['read a', 'read b', 'write a starts', 'write a done', 'read c,d', 'write b starts', 'write b done', 'write c,d starts', 'write c,d done']);
+    expect(published.flat().map((m) => m.messageId)).toEqual(ids);
+    expect(ids).toEqual(sorted(ids));
   });
 
   it('rooms do not wait for each other', async () => {
@@ -152,7 +193,7 @@ describe('group commit', () => {
 
   it('splits by maxBatchBytes (UTF-8 bytes of bodies); a larger message goes alone', async () => {
     const log = new FakeLog();
-    const { w } = writer(log, { maxBatchBytes: 100 });
+    const { w } = writer(log, { maxBatchBytes: 100, readAhead: false });
     log.gate = deferred();
     const bodies = ['a'.repeat(10), 'b'.repeat(40), 'é'.repeat(20) /* 40 bytes */, 'c'.repeat(30), 'd'.repeat(150), 'e'.repeat(5), 'f'.repeat(60), 'g'.repeat(50)];
     const sends = bodies.map((b, i) => send(w, `s-${i}`, b));
@@ -169,7 +210,7 @@ describe('group commit', () => {
     const boundary = 2_000 * BUCKET_MS;
     const times = [boundary - 2, boundary - 1, boundary, boundary + 1, boundary + 2];
     let next = 0;
-    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary });
+    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary, readAhead: false });
     log.gate = deferred();
     const sends = times.map((_, i) => send(w, `k-${i}`));
     await flush();
@@ -188,7 +229,7 @@ describe('group commit', () => {
     const boundary = 2_000 * BUCKET_MS;
     const times = [boundary - 1, boundary - 1, boundary + 1, boundary + 1];
     let next = 0;
-    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary });
+    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary, readAhead: false });
     log.gate = deferred();
     const first = send(w, 'p-0');
     await flush();
@@ -276,7 +317,7 @@ describe('de-duplication', () => {
 describe('failures', () => {
   async function failedBatch(error: Error, lands: boolean) {
     const log = new FakeLog();
-    const { w, published } = writer(log);
+    const { w, published } = writer(log, { readAhead: false });
     log.gate = deferred();
     const first = send(w, 'f-0');
     await flush();
@@ -360,7 +401,8 @@ describe('drain', () => {
     await w.drain(10); // idle: at once
     log.gate = deferred();
     const sends = [send(w, 'd-1'), send(w, 'd-2'), send(w, 'd-3')];
-    await expect(w.drain(50)).rejects.toThrow(/2 queued send\(s\) and 1 batch\(es\) still in flight after 50 ms/);
+    // d-1 is being written, d-2 formed behind it (read ahead), d-3 queued.
+    await expect(w.drain(50)).rejects.toThrow(/1 queued send\(s\) and 2 batch\(es\) still in flight after 50 ms/);
     const drained = w.drain(5_000);
     log.gate.release();
     log.gate = undefined;

@@ -3,14 +3,18 @@
  * lightweight transaction (no Paxos round, no cross-replica consensus) anywhere on it.
  *
  * Per room, at most ONE batch is being written per process; sends that arrive meanwhile queue
- * and form the next batch when it finishes (group commit, no timer), up to maxBatchMessages
- * (default 64) and maxBatchBytes of bodies (default 32 KiB, UTF-8). Message ids (UUIDv7,
- * monotonic within the process) are assigned when a batch is formed, so within one process a
+ * (group commit, no timer) and leave in batches of up to maxBatchMessages (default 64) and
+ * maxBatchBytes of bodies (default 32 KiB, UTF-8). Read-ahead: the next batch forms as soon as
+ * the current one starts writing and runs its de-duplication read meanwhile, so a busy room pays
+ * about one write round trip per batch, not read + write (at most two batches per room: one
+ * writing, one reading/waiting). Message ids (UUIDv7, monotonic within the process) are assigned
+ * when a batch is formed and batches are written in formation order, so within one process a
  * room's ids, writes, publishes and acknowledgements all go in id order.
  *
  * A batch:
  *  1. de-duplication read, one per (room, bucket) partition the 1-day window touches (usually
- *     one): which (author, clientMessageId) of the batch already have a row in
+ *     one), overlapping the previous batch's write (safe: single flight keeps a key in one batch
+ *     at a time): which (author, clientMessageId) of the batch already have a row in
  *     `message_client_ids`? Those are retries: their stored message is read back (LOCAL_QUORUM,
  *     whose blocking read repair leaves it on a quorum) and returned with `duplicate: true`;
  *     nothing is written for them. (If the row exists but the message does not, which only a
@@ -122,6 +126,11 @@ export interface MessageWriterOptions {
   readonly recentSends?: { readonly maxEntries?: number; readonly maxBytes?: number };
   /** Called when publish() throws (the messages are durable and the sends still succeed). */
   readonly onPublishError?: (error: unknown) => void;
+  /**
+   * Form the next batch and run its de-duplication read while the current batch is written
+   * (default true). false: a batch forms only when the previous one is done (for measurements).
+   */
+  readonly readAhead?: boolean;
   /** Clock, Unix ms (default Date.now). */
   readonly now?: () => number;
   /** New message ids (default uuid v7, monotonic in the process). */
@@ -142,9 +151,20 @@ export function dedupeBuckets(nowMs: number): number[] {
   return out;
 }
 
+interface FormedBatch {
+  readonly run: BatchRun;
+  readonly batch: Pending[];
+  /** Its de-duplication read (never rejects; undefined when it failed and the sends were rejected). */
+  readonly read: Promise<Map<Pending, StoredMessage> | undefined>;
+}
+
 interface RoomQueue {
+  /** Sends not yet in a batch, in arrival order. */
   readonly pending: Pending[];
-  busy: boolean;
+  /** A batch is being written (at most one per room). */
+  writing: boolean;
+  /** The batch after it: formed, ids assigned, de-duplication read started. */
+  next: FormedBatch | undefined;
 }
 
 export class MessageWriter {
@@ -155,7 +175,9 @@ export class MessageWriter {
   private readonly maxBatchBytes: number;
   private readonly now: () => number;
   private readonly newMessageId: () => string;
+  private readonly readAhead: boolean;
   private queued = 0;
+  /** Batches formed and not yet finished. */
   private running = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -167,6 +189,7 @@ export class MessageWriter {
     this.maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     if (!Number.isInteger(this.maxBatchMessages) || this.maxBatchMessages < 1) throw new Error(`maxBatchMessages must be a whole number >= 1, got ${this.maxBatchMessages}`);
     if (!(this.maxBatchBytes >= 1)) throw new Error(`maxBatchBytes must be >= 1, got ${this.maxBatchBytes}`);
+    this.readAhead = opts.readAhead ?? true;
     this.now = opts.now ?? Date.now;
     this.newMessageId = opts.newMessageId ?? (() => uuidv7());
     this.recent = new RecentSends({ ...opts.recentSends, ttlMs: DEDUPE_WINDOW_MS, now: this.now });
@@ -186,7 +209,7 @@ export class MessageWriter {
     const done = new Promise<SendOutcome>((resolve, reject) => {
       const p: Pending = { req, key, bytes: Buffer.byteLength(req.body, 'utf8'), receivedAt: performance.now(), reuseId: known?.messageId, resolve, reject };
       let q = this.rooms.get(req.roomId);
-      if (!q) this.rooms.set(req.roomId, (q = { pending: [], busy: false }));
+      if (!q) this.rooms.set(req.roomId, (q = { pending: [], writing: false, next: undefined }));
       q.pending.push(p);
       this.queued++;
     });
@@ -219,19 +242,38 @@ export class MessageWriter {
     return this.queued === 0 && this.running === 0;
   }
 
+  /**
+   * Moves a room's queue along: the next batch forms (and starts its de-duplication read) while
+   * the current one is being written; it is written when the current one is done.
+   */
   private kick(roomId: string): void {
     const q = this.rooms.get(roomId);
-    if (!q || q.busy) return;
-    if (q.pending.length === 0) {
-      this.rooms.delete(roomId);
-      return;
+    if (!q) return;
+    if (!q.next && q.pending.length > 0 && (this.readAhead || !q.writing)) q.next = this.form(roomId, q);
+    if (!q.writing && q.next) {
+      const { run, batch, read } = q.next;
+      q.next = undefined;
+      q.writing = true;
+      void read
+        .then((duplicates) => run.write(batch, duplicates))
+        .finally(() => {
+          q.writing = false;
+          this.running--;
+          this.kick(roomId);
+          if (this.idle()) for (const w of this.idleWaiters.splice(0)) w();
+        });
+      if (this.readAhead && q.pending.length > 0) q.next = this.form(roomId, q);
     }
+    if (!q.writing && !q.next && q.pending.length === 0) this.rooms.delete(roomId);
+  }
+
+  /** Takes the next batch off the queue, assigns its ids (in order) and starts its de-duplication read. */
+  private form(roomId: string, q: RoomQueue): FormedBatch {
     const batch = q.pending.splice(0, this.batchLength(q.pending));
     this.queued -= batch.length;
+    this.running++;
     for (const p of batch) p.messageId = p.reuseId ?? this.newMessageId();
     batch.sort((a, b) => (a.messageId! < b.messageId! ? -1 : a.messageId! > b.messageId! ? 1 : 0));
-    q.busy = true;
-    this.running++;
     const run = new BatchRun(this.store, this.recent, {
       roomId,
       region: this.opts.region,
@@ -240,12 +282,7 @@ export class MessageWriter {
       ...(this.opts.onPublishError ? { onPublishError: this.opts.onPublishError } : {}),
       buckets: dedupeBuckets(this.now()),
     });
-    void run.execute(batch).finally(() => {
-      q.busy = false;
-      this.running--;
-      this.kick(roomId);
-      if (this.idle()) for (const w of this.idleWaiters.splice(0)) w();
-    });
+    return { run, batch, read: run.read(batch) };
   }
 
   /** How many queued sends the next batch takes: at least one, then within both bounds. */

@@ -46,16 +46,24 @@ export class BatchRun {
     private readonly ctx: BatchContext,
   ) {}
 
-  /** Never rejects: every send of `batch` is resolved or rejected. */
-  async execute(batch: Pending[]): Promise<void> {
-    let duplicates: Map<Pending, StoredMessage>;
+  /**
+   * Phase 1, the de-duplication read (may overlap the previous batch's write: single flight keeps
+   * a key in one batch at a time). Never rejects: on a failed read every send is rejected with
+   * its error and the result is undefined (nothing was written; what the process knew about
+   * these sends stays as it was).
+   */
+  async read(batch: Pending[]): Promise<Map<Pending, StoredMessage> | undefined> {
     try {
-      duplicates = await this.findDuplicates(batch);
+      return await this.findDuplicates(batch);
     } catch (e) {
-      // Nothing was written: what the process knew about these sends stays as it was.
       for (const p of batch) p.reject(e);
-      return;
+      return undefined;
     }
+  }
+
+  /** Phase 2, after the previous batch of the room is written: write, publish, settle. Never rejects. */
+  async write(batch: Pending[], duplicates: Map<Pending, StoredMessage> | undefined): Promise<void> {
+    if (!duplicates) return;
     const toWrite = batch.filter((p) => !duplicates.has(p)).sort(byId);
     const written = new Map<Pending, StoredMessage>();
     const failed = new Map<Pending, { error: unknown; attempted: boolean }>();
