@@ -6,7 +6,8 @@
  * recording which ones got `message.sent`. Mid-burst region A's backend process is killed with
  * SIGKILL, alone (region B's keeps running: same pid, no exit). The lab restarts it (as a
  * Deployment would); the client reconnects to A, re-authenticates with its token and resends
- * every message it saw no acknowledgement for, with the same clientMessageId. Then, read from
+ * every message it saw no acknowledgement for, with the same clientMessageId (and the last 20 it
+ * did see acknowledged: each must come back `duplicate: true` with its first id). Then, read from
  * each region's own Cassandra DC once replication has settled (bounded wait):
  *   - every message the client saw acknowledged is there, with the acknowledged message id;
  *   - (author, clientMessageId) occurs exactly once for each of the 500 (the resends stored no
@@ -33,6 +34,8 @@ const MESSAGES = 500;
 const PER_SECOND = 100;
 /** The burst is interrupted after this many sends (half of it). */
 const KILL_AFTER = 250;
+/** How many of the messages acknowledged before the kill are resent as well (they must come back duplicate: true). */
+const RESEND_ACKED = 20;
 const KEYSPACE = 'chat';
 // Shared with app/chat/chat.integration.test.ts (files run one at a time): the Cassandra data is reused.
 const CASSANDRA_DIR = joinPath(REPO_ROOT, '.lab', 'chat-cassandra');
@@ -184,6 +187,14 @@ describe('kill -9 drill: a region\'s backend process is killed mid-burst', () =>
       if ((r as AnyFrame & { duplicate?: boolean }).duplicate) duplicates++;
     }
     expect(acked.size).toBe(MESSAGES);
+    // A client unsure of its last acks resends them too: the restarted backend (no cache of
+    // recent sends) answers each with the id it acknowledged before the kill, and stores nothing.
+    const lastAcked = [...ackedBeforeKill].slice(-RESEND_ACKED);
+    for (const [c, id] of lastAcked) {
+      const i = Number(c.slice(c.lastIndexOf('-') + 1));
+      const r = await again.request({ type: 'message.send', roomId: room.roomId, clientMessageId: c, body: `drill message ${i}` }, 30_000);
+      expect(r, `resend of acknowledged ${c}`).toMatchObject({ type: 'message.sent', messageId: id, duplicate: true });
+    }
     const tEnd = Date.now();
 
     // Both DCs, each read locally, once replication has settled (bounded).
@@ -214,7 +225,7 @@ describe('kill -9 drill: a region\'s backend process is killed mid-burst', () =>
     }
     console.log(
       `kill -9 drill: ${ackedBeforeKill.size} acked before the kill of ${a.name}'s backend (pid ${aPid}), ` +
-        `${unacked.length} resent (${duplicates} of them already stored: duplicate=true), restart to ready ${restartMs} ms, ` +
+        `${unacked.length} unacknowledged resent (${duplicates} of them stored before the kill: duplicate=true), ${lastAcked.length} acknowledged resent (all duplicate=true), restart to ready ${restartMs} ms, ` +
         `${MESSAGES} in ${a.dataCenter} and ${b.dataCenter}, 0 lost, 0 duplicates; ${b.name}'s backend untouched (pid ${bPid})`,
     );
   }, 240_000);
