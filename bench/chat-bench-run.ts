@@ -4,6 +4,7 @@
  * over as a `BenchLab`; the load itself runs in a child process (./chat-load.ts).
  *
  * Defaults (one run, about 1.5 min after the lab is up):
+ *   idle         5 s with every client connected and nothing sent: the backends' fixed CPU
  *   warm-up      paced 100 msg/s from 4 senders for 3 s (reported apart)
  *   paced        50 msg/s from 3 senders, 200 from 10, 1,000 from 50 (20 msg/s each), 10 s each
  *   saturated    64 senders, each keeping 8 sends unanswered, at most 90% of the per-socket rate
@@ -113,6 +114,7 @@ export function planFor(lab: BenchLab, o: BenchOptions, run: string): LoadPlan {
     drainMs: 15_000,
     clientsPerAddress: 8,
     loginConcurrency: 8,
+    idleSeconds: 5,
     ...(o.warmup ? { warmup: { name: 'warmup', kind: 'paced', rate: 100, senders: 4, seconds: 3 } satisfies PhaseSpec } : {}),
     phases,
     ...(o.nats ? { nats: { publish: { region: a.name, ...a.nats }, subscribe: { region: b.name, ...b.nats }, rate: 1000, seconds: o.seconds, saturatedSeconds: 5 } } : {}),
@@ -171,6 +173,7 @@ export async function runChatBench(
     machine,
     shape: `a fresh room per phase; ${2 * o.listenersPerRegion} listeners (${o.listenersPerRegion} per region) joined; ${receivers}; senders alternate regions; body ${plan.bodyBytes} characters`,
     users: result.users,
+    ...(result.idleSeconds !== undefined && cpuOf.has('idle') ? { idle: { seconds: result.idleSeconds, cpu: cpuOf.get('idle')! } } : {}),
     phases: result.phases.map(withCpu),
     ...(result.warmup ? { warmup: withCpu(result.warmup) } : {}),
     ...(result.nats ? { nats: result.nats } : {}),

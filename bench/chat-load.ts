@@ -36,6 +36,8 @@ export interface LoadPlan {
   readonly drainMs: number;
   readonly clientsPerAddress: number;
   readonly loginConcurrency: number;
+  /** Seconds with every client connected and nothing sent, measured first: the backends' fixed CPU (health checks, heartbeats). */
+  readonly idleSeconds?: number;
   /** Run first, reported apart (JIT, prepared statements, connection pools). */
   readonly warmup?: PhaseSpec;
   readonly phases: readonly PhaseSpec[];
@@ -52,6 +54,8 @@ export interface MeasuredPhase extends PhaseResult {
 export interface LoadResult {
   readonly users: number;
   readonly loginSeconds: number;
+  /** The idle window (phase name `idle` in the marks), s. */
+  readonly idleSeconds?: number;
   readonly warmup?: MeasuredPhase;
   readonly phases: readonly MeasuredPhase[];
   readonly nats?: NatsBaselineResult;
@@ -179,6 +183,15 @@ async function child(plan: LoadPlan): Promise<LoadResult> {
   const listeners = people.filter((p) => p.role === 'listener');
   const senders = people.filter((p) => p.role === 'sender');
   try {
+    let idleSeconds: number | undefined;
+    if (plan.idleSeconds) {
+      say(`idle: ${plan.idleSeconds} s with ${people.length} clients connected, nothing sent`);
+      await ask({ type: 'mark', id: nextId++, phase: 'idle', edge: 'start' });
+      const t = performance.now();
+      await new Promise((w) => setTimeout(w, plan.idleSeconds! * 1000));
+      idleSeconds = (performance.now() - t) / 1000;
+      await ask({ type: 'mark', id: nextId++, phase: 'idle', edge: 'end' });
+    }
     const measured: MeasuredPhase[] = [];
     for (const spec of specs) {
       let started = 0;
@@ -200,7 +213,7 @@ async function child(plan: LoadPlan): Promise<LoadResult> {
     const warmup = plan.warmup ? measured.shift() : undefined;
     await Promise.all(people.map((p) => p.client.close()));
     const nats = plan.nats ? await natsBaseline(plan.nats, plan.run, say) : undefined;
-    return { users: people.length, loginSeconds, ...(warmup ? { warmup } : {}), phases: measured, ...(nats ? { nats } : {}) };
+    return { users: people.length, loginSeconds, ...(idleSeconds !== undefined ? { idleSeconds } : {}), ...(warmup ? { warmup } : {}), phases: measured, ...(nats ? { nats } : {}) };
   } finally {
     await Promise.all(people.map((p) => p.client.close()));
   }

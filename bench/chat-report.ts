@@ -44,6 +44,8 @@ export interface ChatBenchReport {
   readonly machine: MachineInfo;
   readonly shape: string;
   readonly users: number;
+  /** Nothing sent for `seconds`: what the backends cost at rest. */
+  readonly idle?: { readonly seconds: number; readonly cpu: PhaseCpu };
   readonly phases: readonly ReportedPhase[];
   readonly warmup?: ReportedPhase;
   readonly nats?: NatsBaselineResult;
@@ -120,6 +122,11 @@ export function renderMarkdown(r: ChatBenchReport): string {
     );
   }
   lines.push('', 'Per phase (CPU seconds in the measured window; load generator = the client process):', '');
+  if (r.idle) {
+    const idle = r.idle;
+    const per = Object.entries(idle.cpu.byProcess).map(([label, s]) => `${label} ${f((s / idle.seconds) * 100)}% of a core`);
+    lines.push(`- idle (${f(idle.seconds)} s, every client connected, nothing sent): backend CPU ${per.join(', ')}; machine ${f((idle.cpu.machineBusy / idle.cpu.machineCapacity) * 100, 0)}% busy.`);
+  }
   for (const p of [...r.phases, ...(r.warmup ? [r.warmup] : [])]) {
     const procs = Object.entries(p.cpu.byProcess)
       .map(([label, s]) => `${label} ${f(s, 2)} s`)
