@@ -67,8 +67,12 @@ async function paxosRows(dc: string): Promise<number> {
   try {
     const ids = (await c.execute('SELECT id FROM system_schema.tables WHERE keyspace_name = ?', [KEYSPACE], { prepare: true })).rows.map((r) => String(r.get('id')));
     expect(ids.length).toBeGreaterThanOrEqual(3);
-    const rows = (await c.execute('SELECT cf_id FROM system.paxos', [], { consistency: consistencies.localOne })).rows;
-    return rows.filter((r) => ids.includes(String(r.get('cf_id')))).length;
+    // Every page: earlier LWT runs on this lab (the bench's old path) can leave thousands of rows.
+    let n = 0;
+    for await (const row of await c.execute('SELECT cf_id FROM system.paxos', [], { consistency: consistencies.localOne, fetchSize: 5_000 })) {
+      if (ids.includes(String(row.get('cf_id')))) n++;
+    }
+    return n;
   } finally {
     await c.shutdown();
   }
@@ -146,7 +150,7 @@ describe('the write path on real Cassandra (two DCs)', () => {
     expect(Number(ttl.first()?.get('t'))).toBeLessThanOrEqual(CLIENT_MESSAGE_TTL_SECONDS);
   }, 60_000);
 
-  it('finds exactly the asked (author, clientMessageId) pairs (the IN read is a cartesian product)', async () => {
+  it('finds exactly the asked (author, clientMessageId) pairs (a tuple IN, not the cartesian product)', async () => {
     const store = new MessageStore(await appClient('dc1'), KEYSPACE);
     const bucket = bucketOf(sent[0]!.messageId);
     // Stored: (A, c-0), (B, c-1). Asked: (A, c-1) and (B, c-0) are not stored; (A, c-0) is.

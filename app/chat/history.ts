@@ -78,7 +78,7 @@ export class MessageStore implements MessageLog {
     this.cql = {
       insertMessage: `INSERT INTO ${ks}.messages (room_id, bucket, message_id, author_id, client_message_id, origin_region, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       insertClientId: `INSERT INTO ${ks}.message_client_ids (room_id, bucket, author_id, client_message_id, message_id) VALUES (?, ?, ?, ?, ?) USING TTL ${CLIENT_MESSAGE_TTL_SECONDS}`,
-      findClientIds: `SELECT author_id, client_message_id, message_id FROM ${ks}.message_client_ids WHERE room_id = ? AND bucket = ? AND author_id IN ? AND client_message_id IN ?`,
+      findClientIds: `SELECT author_id, client_message_id, message_id FROM ${ks}.message_client_ids WHERE room_id = ? AND bucket = ? AND (author_id, client_message_id) IN ?`,
       getMany: `SELECT ${COLUMNS} FROM ${ks}.messages WHERE room_id = ? AND bucket = ? AND message_id IN ?`,
       get: `SELECT ${COLUMNS} FROM ${ks}.messages WHERE room_id = ? AND bucket = ? AND message_id = ?`,
       after: `SELECT ${COLUMNS} FROM ${ks}.messages WHERE room_id = ? AND bucket = ? AND message_id > ? ORDER BY message_id ASC LIMIT ?`,
@@ -89,19 +89,18 @@ export class MessageStore implements MessageLog {
 
   /**
    * The stored message ids of `keys` in partition (roomId, bucket), keyed by clientKey(). One
-   * LOCAL_QUORUM read: `author_id IN ? AND client_message_id IN ?` (the cartesian product of the
-   * batch's authors and client ids, filtered here to the exact pairs).
+   * LOCAL_QUORUM read of exactly those clustering keys: `(author_id, client_message_id) IN ?`
+   * (a list of tuples; `author_id IN ? AND client_message_id IN ?` would read the cartesian
+   * product, 625 rows for a batch of 25 authors).
    */
   async findClientIds(roomId: string, bucket: number, keys: readonly ClientKey[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (keys.length === 0) return out;
-    const wanted = new Set(keys.map((k) => clientKey(k.authorId, k.clientMessageId)));
-    const authors = [...new Set(keys.map((k) => k.authorId))];
-    const clientIds = [...new Set(keys.map((k) => k.clientMessageId))];
-    const r = await this.client.execute(this.cql.findClientIds, [roomId, bucket, authors, clientIds], this.read);
+    const pairs = new Map(keys.map((k) => [clientKey(k.authorId, k.clientMessageId), new cassandra.types.Tuple(k.authorId, k.clientMessageId)]));
+    const r = await this.client.execute(this.cql.findClientIds, [roomId, bucket, [...pairs.values()]], this.read);
     for (const row of r.rows) {
       const key = clientKey(String(row.get('author_id')), String(row.get('client_message_id')));
-      if (wanted.has(key)) out.set(key, String(row.get('message_id')));
+      if (pairs.has(key)) out.set(key, String(row.get('message_id')));
     }
     return out;
   }
