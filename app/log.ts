@@ -7,8 +7,8 @@
  * fields and a child's bindings first go through sanitize() (credential-LOOKING names at any
  * depth, `password=`/DSN passwords inside texts, Errors as {name, message, code, stack, cause}).
  *
- * Writes are synchronous (SonicBoom `sync: true` on fd 1): a line is in the pipe when the call
- * returns, so `process.exit()` right after logging, a crash, or SIGKILL after a log call loses
+ * Writes are synchronous (process.stdout.write, synchronous for files, TTYs and pipes on Linux):
+ * a line is in the pipe when the call returns, so `process.exit()` right after logging, a crash, or SIGKILL after a log call loses
  * nothing, and lines interleave in order with process.stdout.write. Our volume is tens of
  * lines per second at most (connections, logins, dependency changes; never per message), so
  * the cost of a write(2) per line (a few µs) does not matter; pino's async mode would buffer
@@ -36,10 +36,13 @@ export interface LoggerOpts {
   write?: (line: string) => void;
 }
 
-let stdout: DestinationStream | undefined;
-/** One synchronous stdout stream for every logger of the process (see the header for why sync). */
+/**
+ * Every line through `process.stdout.write`, which Node performs synchronously for files, TTYs and
+ * pipes on Linux (see the header for why sync), and which stays the one place output goes (tests
+ * and wrappers that replace process.stdout.write see the lines).
+ */
+const stdout: DestinationStream = { write: (line: string) => void process.stdout.write(line) };
 function stdoutDestination(): DestinationStream {
-  stdout ??= pino.destination({ dest: 1, sync: true, minLength: 0 });
   return stdout;
 }
 
