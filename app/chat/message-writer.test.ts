@@ -123,7 +123,7 @@ describe('group commit', () => {
     log.gate.release();
     log.gate = undefined;
     const outcomes = await Promise.all(sends);
-    expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64, true)); // [1, 1, 64, 64, 20]
+    expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64, false)); // [1, 64, 64, 21]
     const ids = outcomes.map((o) => o.message.messageId);
     expect(new Set(ids).size).toBe(150);
     expect(outcomes.every((o) => !o.duplicate)).toBe(true);
@@ -132,29 +132,31 @@ describe('group commit', () => {
     expect(log.writes.flat().map((m) => m.messageId)).toEqual(ids);
     expect(published.flat().map((m) => m.messageId)).toEqual(ids);
     expect(order).toEqual(ids);
-    expect(published.map((p) => p.length)).toEqual(modelBatches(150, 64, true));
+    expect(published.map((p) => p.length)).toEqual(modelBatches(150, 64, false));
     // One de-duplication read per batch (one bucket away from a boundary).
-    expect(log.reads).toBe(modelBatches(150, 64, true).length * dedupeBuckets(Date.now()).length);
+    expect(log.reads).toBe(modelBatches(150, 64, false).length * dedupeBuckets(Date.now()).length);
     const m = outcomes[3]!.message;
     expect(m).toMatchObject({ roomId: ROOM, authorId: ALICE, clientMessageId: 'c-3', body: 'body of c-3', originRegion: 'eu' });
     expect(m.createdAt).toBe(new Date(parseInt(m.messageId.replace(/-/g, '').slice(0, 12), 16)).toISOString());
   });
 
-  it('without read-ahead, a batch forms only when the previous one is done', async () => {
+  it('with read-ahead, the second send forms the next batch while the first is written', async () => {
     const log = new FakeLog();
-    const { w } = writer(log, { maxBatchMessages: 64, readAhead: false });
+    const { w } = writer(log, { maxBatchMessages: 64, readAhead: true });
     log.gate = deferred();
     const sends = Array.from({ length: 150 }, (_, i) => send(w, `c-${i}`));
     await flush();
     log.gate.release();
     log.gate = undefined;
-    await Promise.all(sends);
-    expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64, false)); // [1, 64, 64, 21]
+    const ids = (await Promise.all(sends)).map((o) => o.message.messageId);
+    expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64, true)); // [1, 1, 64, 64, 20]
+    expect(log.writes.flat().map((m) => m.messageId)).toEqual(ids);
+    expect(ids).toEqual(sorted(ids));
   });
 
   it('reads ahead: the next batch is de-duplicated while the current one is written, and written after it', async () => {
     const log = new FakeLog();
-    const { w, published } = writer(log);
+    const { w, published } = writer(log, { readAhead: true });
     const events: string[] = [];
     const find = log.findClientIds.bind(log);
     log.findClientIds = (roomId, bucket, keys) => (events.push(`read ${keys.map((k) => k.clientMessageId).join(',')}`), find(roomId, bucket, keys));
@@ -193,7 +195,7 @@ describe('group commit', () => {
 
   it('splits by maxBatchBytes (UTF-8 bytes of bodies); a larger message goes alone', async () => {
     const log = new FakeLog();
-    const { w } = writer(log, { maxBatchBytes: 100, readAhead: false });
+    const { w } = writer(log, { maxBatchBytes: 100 });
     log.gate = deferred();
     const bodies = ['a'.repeat(10), 'b'.repeat(40), 'é'.repeat(20) /* 40 bytes */, 'c'.repeat(30), 'd'.repeat(150), 'e'.repeat(5), 'f'.repeat(60), 'g'.repeat(50)];
     const sends = bodies.map((b, i) => send(w, `s-${i}`, b));
@@ -210,7 +212,7 @@ describe('group commit', () => {
     const boundary = 2_000 * BUCKET_MS;
     const times = [boundary - 2, boundary - 1, boundary, boundary + 1, boundary + 2];
     let next = 0;
-    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary, readAhead: false });
+    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary });
     log.gate = deferred();
     const sends = times.map((_, i) => send(w, `k-${i}`));
     await flush();
@@ -229,7 +231,7 @@ describe('group commit', () => {
     const boundary = 2_000 * BUCKET_MS;
     const times = [boundary - 1, boundary - 1, boundary + 1, boundary + 1];
     let next = 0;
-    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary, readAhead: false });
+    const { w, published } = writer(log, { newMessageId: () => uuidv7({ msecs: times[next++]! }), now: () => boundary });
     log.gate = deferred();
     const first = send(w, 'p-0');
     await flush();
@@ -317,7 +319,7 @@ describe('de-duplication', () => {
 describe('failures', () => {
   async function failedBatch(error: Error, lands: boolean) {
     const log = new FakeLog();
-    const { w, published } = writer(log, { readAhead: false });
+    const { w, published } = writer(log);
     log.gate = deferred();
     const first = send(w, 'f-0');
     await flush();
@@ -401,8 +403,8 @@ describe('drain', () => {
     await w.drain(10); // idle: at once
     log.gate = deferred();
     const sends = [send(w, 'd-1'), send(w, 'd-2'), send(w, 'd-3')];
-    // d-1 is being written, d-2 formed behind it (read ahead), d-3 queued.
-    await expect(w.drain(50)).rejects.toThrow(/1 queued send\(s\) and 2 batch\(es\) still in flight after 50 ms/);
+    // d-1 is being written, d-2 and d-3 queued behind it.
+    await expect(w.drain(50)).rejects.toThrow(/2 queued send\(s\) and 1 batch\(es\) still in flight after 50 ms/);
     const drained = w.drain(5_000);
     log.gate.release();
     log.gate = undefined;

@@ -2,19 +2,21 @@
  * The write path of chat messages: durable at LOCAL_QUORUM, de-duplicated, in id order, with no
  * lightweight transaction (no Paxos round, no cross-replica consensus) anywhere on it.
  *
- * Per room, at most ONE batch is being written per process; sends that arrive meanwhile queue
- * (group commit, no timer) and leave in batches of up to maxBatchMessages (default 64) and
- * maxBatchBytes of bodies (default 32 KiB, UTF-8). Read-ahead: the next batch forms as soon as
- * the current one starts writing and runs its de-duplication read meanwhile, so a busy room pays
- * about one write round trip per batch, not read + write (at most two batches per room: one
- * writing, one reading/waiting). Message ids (UUIDv7, monotonic within the process) are assigned
- * when a batch is formed and batches are written in formation order, so within one process a
- * room's ids, writes, publishes and acknowledgements all go in id order.
+ * Per room, at most ONE batch is in flight per process; sends that arrive meanwhile queue (group
+ * commit, no timer) and form the next batch when it is done, up to maxBatchMessages (default 64)
+ * and maxBatchBytes of bodies (default 32 KiB, UTF-8). Message ids (UUIDv7, monotonic within the
+ * process) are assigned when a batch is formed and batches are written in formation order, so
+ * within one process a room's ids, writes, publishes and acknowledgements all go in id order.
+ * Option `readAhead` forms the next batch when the current one starts writing and overlaps its
+ * de-duplication read with that write (at most one batch writing and one reading per room). Off
+ * by default: on the 2-core lab, where Cassandra is CPU-bound, it made batches smaller and
+ * throughput lower (bench/write-path.bench.ts); with Cassandra on its own nodes and a network
+ * round trip per request it saves about one round trip per batch in a busy room.
  *
  * A batch:
  *  1. de-duplication read, one per (room, bucket) partition the 1-day window touches (usually
- *     one), overlapping the previous batch's write (safe: single flight keeps a key in one batch
- *     at a time): which (author, clientMessageId) of the batch already have a row in
+ *     one; with readAhead it overlaps the previous batch's write, which is safe because single
+ *     flight keeps a key in one batch at a time): which (author, clientMessageId) have a row in
  *     `message_client_ids`? Those are retries: their stored message is read back (LOCAL_QUORUM,
  *     whose blocking read repair leaves it on a quorum) and returned with `duplicate: true`;
  *     nothing is written for them. (If the row exists but the message does not, which only a
@@ -126,10 +128,7 @@ export interface MessageWriterOptions {
   readonly recentSends?: { readonly maxEntries?: number; readonly maxBytes?: number };
   /** Called when publish() throws (the messages are durable and the sends still succeed). */
   readonly onPublishError?: (error: unknown) => void;
-  /**
-   * Form the next batch and run its de-duplication read while the current batch is written
-   * (default true). false: a batch forms only when the previous one is done (for measurements).
-   */
+  /** Form the next batch and run its de-duplication read while the current one is written (default false, see the module comment). */
   readonly readAhead?: boolean;
   /** Clock, Unix ms (default Date.now). */
   readonly now?: () => number;
@@ -189,7 +188,7 @@ export class MessageWriter {
     this.maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     if (!Number.isInteger(this.maxBatchMessages) || this.maxBatchMessages < 1) throw new Error(`maxBatchMessages must be a whole number >= 1, got ${this.maxBatchMessages}`);
     if (!(this.maxBatchBytes >= 1)) throw new Error(`maxBatchBytes must be >= 1, got ${this.maxBatchBytes}`);
-    this.readAhead = opts.readAhead ?? true;
+    this.readAhead = opts.readAhead ?? false;
     this.now = opts.now ?? Date.now;
     this.newMessageId = opts.newMessageId ?? (() => uuidv7());
     this.recent = new RecentSends({ ...opts.recentSends, ttlMs: DEDUPE_WINDOW_MS, now: this.now });
