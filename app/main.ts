@@ -41,7 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  // Exit as soon as the command is done: a finished Job or a drained `serve` must not linger on a
+  // driver's reconnect timer (log lines are written synchronously, so nothing is lost).
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

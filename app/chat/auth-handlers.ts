@@ -10,6 +10,8 @@ import type { HandlerContext } from './handler-context.js';
 import { OTP_TTL_SECONDS, SESSION_TTL_SECONDS, issueCode, newSessionToken, tokenHash } from './otp.js';
 import { normalizeUsername, type ClientFrame } from './protocol.js';
 
+const EMAIL_REQUIRED = new Refusal('email_required', 'this account has no e-mail address yet: send login.request with email');
+
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
 
 export async function loginRequest(ctx: HandlerContext, c: Connection, f: Frame<'login.request'>): Promise<void> {
@@ -20,6 +22,8 @@ export async function loginRequest(ctx: HandlerContext, c: Connection, f: Frame<
   const { userId } = await db.findOrCreateUser(norm, display);
   const bound = await db.userEmail(userId);
   const email = bound ?? f.email;
+  // Refuse before a code is issued: a code nobody can receive would count toward the limit.
+  if (!email && ctx.codeSender.needsEmail) throw EMAIL_REQUIRED;
   const issued = await issueCode();
   if (!(await db.storeOtp(norm, issued, bound ? undefined : f.email))) {
     throw new Refusal('too_many_codes', 'too many login codes requested for this user; wait a few minutes');
@@ -27,7 +31,7 @@ export async function loginRequest(ctx: HandlerContext, c: Connection, f: Frame<
   try {
     await ctx.codeSender.send({ username: display, usernameNorm: norm, userId, ...(email ? { email } : {}), code: issued.code, expiresAt: issued.expiresAt });
   } catch (e) {
-    if (e instanceof NoContactAddress) throw new Refusal('email_required', 'this account has no e-mail address yet: send login.request with email');
+    if (e instanceof NoContactAddress) throw EMAIL_REQUIRED;
     throw e;
   }
   c.reply(f.ref, { type: 'login.code_sent', username: norm, expiresInSeconds: OTP_TTL_SECONDS });

@@ -36,6 +36,7 @@ export function createCodeSender(s: CodeSenderSettings, log: Logger): CodeSender
 /** Logs that a code was issued; the code itself only to stderr and only with `printCodes`. */
 export class LogCodeSender implements CodeSender {
   readonly kind = 'log';
+  readonly needsEmail = false;
   constructor(
     private readonly log: Logger,
     private readonly printCodes = false,
@@ -51,6 +52,7 @@ export class LogCodeSender implements CodeSender {
 /** Keeps every code in memory (tests read them with lastCode/nextCode). */
 export class MemoryCodeSender implements CodeSender {
   readonly kind = 'memory';
+  readonly needsEmail = false;
   readonly sent: CodeRequest[] = [];
   private waiters: Array<{ usernameNorm: string; resolve: (code: string) => void }> = [];
 

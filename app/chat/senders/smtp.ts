@@ -101,6 +101,7 @@ function describeSmtpError(err: unknown, code: string): string {
 
 export class SmtpCodeSender implements CodeSender {
   readonly kind = 'smtp';
+  readonly needsEmail = true;
   private readonly transport: Transporter;
   private readonly where: string;
 

@@ -14,6 +14,8 @@ export interface CodeRequest {
 export interface CodeSender {
   /** log | memory | smtp | webhook. */
   readonly kind: string;
+  /** True when a code can only be delivered to an e-mail address (checked before a code is issued). */
+  readonly needsEmail: boolean;
   /** Resolves once the code was handed over (accepted by the relay / the receiver). */
   send(req: CodeRequest): Promise<void>;
   /** Releases connections (the SMTP pool); the sender is unusable afterwards. */

@@ -70,6 +70,7 @@ type Attempt = { kind: 'ok'; status: number } | { kind: 'retry'; why: string } |
 
 export class WebhookCodeSender implements CodeSender {
   readonly kind = 'webhook';
+  readonly needsEmail = false;
   private readonly origin: string;
 
   constructor(
