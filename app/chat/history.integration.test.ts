@@ -4,7 +4,10 @@
  * Java/Maven/download fails beforeAll with what to install; nothing skips. Hold the lab lock:
  * `flock /tmp/rm/lab.lock npx vitest run app/chat/history.integration.test.ts`.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import cassandra from 'cassandra-driver';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +61,42 @@ async function partitionCount(table: 'messages' | 'message_client_ids', roomId: 
     consistency: consistencies.localQuorum,
   });
   return Number(r.first()?.get('n'));
+}
+
+const DRILL_CHILD = fileURLToPath(new URL('./message-writer.drill-child.ts', import.meta.url));
+
+interface WriterProcess {
+  readonly proc: ChildProcess;
+  /** clientMessageId -> what the process acknowledged. */
+  readonly acks: Map<string, { readonly messageId: string; readonly duplicate: boolean }>;
+  readonly errors: string[];
+  readonly ready: Promise<void>;
+  readonly exited: Promise<void>;
+}
+
+/** ./message-writer.drill-child.ts in its own Node process, writing through dc1. */
+function startWriterProcess(roomId: string, authorId: string): WriterProcess {
+  const config = { contactPoint: lab.node('dc1').contactPoint, dc: 'dc1', keyspace: KEYSPACE, ...APP, roomId, authorId };
+  const proc = spawn(process.execPath, ['--import', 'tsx', DRILL_CHILD], { env: { ...process.env, DRILL_CONFIG: JSON.stringify(config) }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const acks: WriterProcess['acks'] = new Map();
+  const errors: string[] = [];
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    proc.once('exit', (code, signal) => reject(new Error(`writer process exited (${code ?? signal}) before it was ready`)));
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const [kind, clientMessageId, messageId, duplicate] = line.split(' ');
+      if (kind === 'ready') resolve();
+      else if (kind === 'ack') acks.set(clientMessageId!, { messageId: messageId!, duplicate: duplicate === 'true' });
+      else errors.push(line);
+    });
+  });
+  return { proc, acks, errors, ready, exited };
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await ok()); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
 }
 
 /** Rows of system.paxos on the node of `dc` for the keyspace's tables (a node-local table). */
@@ -201,4 +240,62 @@ describe('the write path on real Cassandra (two DCs)', () => {
     expect(lwt.wasApplied()).toBe(true);
     expect(await paxosRows('dc1')).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe('acknowledged means durable: kill -9 of the writer process mid-burst', () => {
+  // Three kills at different points of the burst, so some land while a batch is being read, written or acknowledged.
+  it.each([101, 200, 333])('after %i sends: every acknowledged message is in both DCs; resending the unacknowledged ones with the same ids stores each exactly once', async (killAfter) => {
+    const roomId = uuidv7();
+    const authorId = uuidv7();
+    const TOTAL = 500;
+    const first = startWriterProcess(roomId, authorId);
+    await first.ready;
+    // A paced burst, one message every 2 ms; SIGKILL after `killAfter` are sent, whatever is in flight then.
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (sent >= killAfter) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        first.proc.stdin!.write(`m-${sent} body ${sent}\n`);
+        sent++;
+      }, 2);
+    });
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    const acked = new Map(first.acks);
+    expect(first.errors).toEqual([]);
+    expect(acked.size).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(TOTAL);
+
+    // The restarted process: the client resends every unacknowledged message (sent or not) and, as a
+    // client that lost its acks would, 20 acknowledged ones, all with their original client ids.
+    const second = startWriterProcess(roomId, authorId);
+    await second.ready;
+    const unacked = Array.from({ length: TOTAL }, (_, i) => `m-${i}`).filter((c) => !acked.has(c));
+    const again = [...acked.keys()].slice(0, 20);
+    for (const c of [...unacked, ...again]) second.proc.stdin!.write(`${c} body ${c.slice(2)}\n`);
+    await until('the restarted writer to acknowledge every resend', () => second.acks.size + second.errors.length === unacked.length + again.length, 60_000);
+    second.proc.kill('SIGTERM');
+    await second.exited;
+    expect(second.errors).toEqual([]);
+    for (const c of again) expect(second.acks.get(c)).toEqual({ messageId: acked.get(c)!.messageId, duplicate: true });
+    const landedBeforeKill = unacked.filter((c) => second.acks.get(c)?.duplicate).length;
+    console.log(`kill -9 drill: ${sent} sent, ${acked.size} acknowledged before SIGKILL, ${landedBeforeKill} of the unacknowledged had landed (answered duplicate)`);
+
+    for (const dc of ['dc1', 'dc2']) {
+      const store = new MessageStore(await appClient(dc), KEYSPACE);
+      const start = '00000000-0000-7000-8000-000000000000';
+      await until(`${TOTAL} messages in ${dc}`, async () => (await store.after(roomId, start, 2 * TOTAL)).length >= TOTAL, 20_000);
+      const history = await store.after(roomId, start, 2 * TOTAL);
+      expect(history).toHaveLength(TOTAL);
+      const byClientId = new Map(history.map((m) => [m.clientMessageId, m]));
+      expect(byClientId.size).toBe(TOTAL);
+      for (const [c, a] of acked) expect(byClientId.get(c)?.messageId, `${c} in ${dc}`).toBe(a.messageId);
+      for (const c of unacked) expect(byClientId.get(c)?.messageId, `${c} in ${dc}`).toBe(second.acks.get(c)!.messageId);
+      expect(byClientId.get('m-7')?.body).toBe('body 7');
+    }
+  }, 180_000);
 });
