@@ -203,7 +203,8 @@ describe('bootstrap-cassandra on two DCs', () => {
       spy.mockRestore();
     }
     expect(code).toBe(0);
-    const logLines = out.filter((l) => l.startsWith('{"time"'));
+    // JSON log lines (app/log.ts: pino, `{"level":...,"time":...}`), one per write.
+    const logLines = out.flatMap((chunk) => chunk.split('\n')).filter((l) => l.startsWith('{"level"'));
     expect(logLines.length).toBeGreaterThan(3);
     const finished = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'bootstrap-cassandra finished');
     expect(finished).toMatchObject({ level: 'info', changed: false, changes: [] });
