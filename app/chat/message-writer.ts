@@ -117,7 +117,7 @@ export interface WriterMetrics {
 export interface MessageWriterOptions {
   /** This backend's region: `originRegion` of the messages it writes. */
   readonly region: string;
-  /** Called once per written partition batch with its new messages in id order (not for duplicates). */
+  /** Called after each batch with the messages it newly wrote, in id order (not for duplicates), before its sends resolve. */
   publish(messages: readonly StoredMessage[]): void;
   readonly metrics?: WriterMetrics;
   /** Most messages per batch (default 64). */
