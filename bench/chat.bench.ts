@@ -56,9 +56,12 @@ function benchLab(lab: ChatLab): BenchLab {
 
 async function main(argv: readonly string[]): Promise<number> {
   let out: string | undefined;
+  let nodeOptions: string | undefined;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--out') out = resolve(argv[++i] ?? '');
+    // e.g. --backend-node-options '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the backends.
+    else if (argv[i] === '--backend-node-options') nodeOptions = argv[++i] ?? '';
     else rest.push(argv[i]!);
   }
   const opts = parseBenchArgs(rest);
@@ -79,7 +82,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const bound = setTimeout(() => void giveUp(`not done within ${OVERALL_BOUND_MS / 60_000} min: stopping`, 1), OVERALL_BOUND_MS);
   bound.unref();
   try {
-    lab = await startChatLab({ dir: BENCH_DIR, ports: labPortPlan(PORT_BASE), log, progress, signal: abort.signal });
+    lab = await startChatLab({
+      dir: BENCH_DIR,
+      ports: labPortPlan(PORT_BASE),
+      log,
+      progress,
+      signal: abort.signal,
+      ...(nodeOptions ? { backendEnv: { NODE_OPTIONS: nodeOptions } } : {}),
+    });
     takeOverSignals(lab);
     progress(`lab up in ${((lab.timings['total'] ?? 0) / 1000).toFixed(1)} s`);
     const report = await runChatBench(benchLab(lab), opts, progress, { signal: abort.signal, machine });

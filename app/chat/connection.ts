@@ -4,6 +4,7 @@
  * a time, in order. Every frame to the client goes through `send*` here, which enforces the
  * slow-consumer bound.
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { ChatMetrics } from './metrics.js';
 import { errorFrame, type ChatMessage, type ErrorCode, type Ref, type ServerFrame } from './protocol.js';
@@ -42,6 +43,7 @@ export class Connection {
   authTimer: NodeJS.Timeout | undefined;
   private readonly metrics: ChatMetrics;
   private readonly region: string;
+  private corked = false;
 
   constructor(o: ConnectionOptions) {
     this.id = o.id;
@@ -59,7 +61,25 @@ export class Connection {
       this.close(CLOSE.tryAgainLater, 'slow consumer');
       return;
     }
+    this.coalesceWrites();
     this.ws.send(data);
+  }
+
+  /**
+   * Frames sent in the same tick (a burst of live messages from one NATS read, a replay) leave in
+   * one write: the socket is corked until the next tick. A write syscall per frame was the largest
+   * CPU cost of fan-out. `ws` has no public accessor for its socket; without one, frames go one by one.
+   */
+  private coalesceWrites(): void {
+    if (this.corked) return;
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket || typeof socket.cork !== 'function') return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   send(frame: ServerFrame): void {
