@@ -196,7 +196,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec, mark: Mark): 
     rec.lastSend = at;
     const r = rec;
     return new Promise<Frame>((resolve) =>
-      s.client.send({ type: 'message.send', roomId, clientMessageId: `${ctx.run}-${spec.name}-${sender}-${seq}`, body: body('load', sender, seq, at, ctx.bodyBytes) }, (reply, replyAt) => {
+      s.client.send({ type: 'message.send', roomId, clientMessageId: `${ctx.run}-${spec.name}-${sender}-${seq}`, body: body('load', sender, seq, at, ctx.bodyBytes), firstAttempt: true }, (reply, replyAt) => {
         r.reply(reply, at, replyAt);
         resolve(reply);
       }),

@@ -17,7 +17,13 @@ export async function messageSend(ctx: HandlerContext, c: Connection, f: Frame<'
   await requireMember(ctx, f.roomId, userId);
   let outcome;
   try {
-    outcome = await writer.send({ roomId: f.roomId, authorId: userId, clientMessageId: f.clientMessageId, body: f.body });
+    outcome = await writer.send({
+      roomId: f.roomId,
+      authorId: userId,
+      clientMessageId: f.clientMessageId,
+      body: f.body,
+      ...(f.firstAttempt === true ? { firstAttempt: true } : {}),
+    });
   } catch (e) {
     if (e instanceof ClientMessageIdReused) throw new Refusal('bad_frame', 'clientMessageId was already used for another room');
     throw e;

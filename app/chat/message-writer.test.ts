@@ -267,6 +267,16 @@ describe('de-duplication', () => {
     expect(published.flat()).toHaveLength(1);
   });
 
+  it('a batch of first attempts is written without a retry lookup; one send without the flag brings the lookup back', async () => {
+    const log = new FakeLog();
+    const { w } = writer(log);
+    await Promise.all(['f-1', 'f-2', 'f-3'].map((id) => w.send({ roomId: ROOM, authorId: ALICE, clientMessageId: id, body: id, firstAttempt: true })));
+    expect(log.reads).toBe(0);
+    expect(log.writes.flat()).toHaveLength(3);
+    await Promise.all([w.send({ roomId: ROOM, authorId: ALICE, clientMessageId: 'f-4', body: 'x', firstAttempt: true }), send(w, 'r-1')]);
+    expect(log.reads).toBe(dedupeBuckets(Date.now()).length);
+  });
+
   it('finds a retry in the log after a crash (a new writer, empty memory): same id, nothing written or published', async () => {
     const log = new FakeLog();
     const before = await send(writer(log).w, 'x-1', 'hello');

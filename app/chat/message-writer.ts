@@ -72,6 +72,12 @@ export interface SendRequest {
   readonly authorId: string;
   readonly clientMessageId: string;
   readonly body: string;
+  /**
+   * The client says this is the first time it sends this clientMessageId: the batch needs no
+   * retry lookup for it (one Cassandra request instead of two when the whole batch says so).
+   * A client that says so on a resend can only duplicate its own message.
+   */
+  readonly firstAttempt?: boolean;
 }
 
 export interface SendOutcome {

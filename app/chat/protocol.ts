@@ -10,7 +10,7 @@
  *   room.invite   {roomId, username}               -> room.invited {roomId, userId} (the owner adds a member)
  *   room.join     {roomId, lastSeenMessageId?}     -> (replayed `message` frames) room.joined
  *   room.leave    {roomId}                         -> room.left
- *   message.send  {roomId, clientMessageId, body}  -> message.sent {clientMessageId, messageId}
+ *   message.send  {roomId, clientMessageId, body, firstAttempt?} -> message.sent {clientMessageId, messageId}
  *   typing        {roomId}                         -> typing.ok (only when `ref` is given)
  *   history       {roomId, before?, limit?}        -> history.page {messages (newest first), nextBefore?}
  *   ping          {}                               -> pong
@@ -130,6 +130,8 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
     roomId: uuid,
     clientMessageId: z.string().min(1).max(LIMITS.clientMessageId).regex(/^[A-Za-z0-9_.:-]+$/, { message: 'must be 1-64 of A-Z a-z 0-9 _ . : -' }),
     body: text(LIMITS.body).refine((s) => s.trim().length > 0, { message: 'must not be blank' }),
+    // true only on the first send of this clientMessageId (never on a resend): skips the retry lookup.
+    firstAttempt: z.boolean().optional(),
   }),
   frame('typing', { roomId: uuid }),
   frame('history', { roomId: uuid, before: cursor.optional(), limit: z.int().min(1).max(LIMITS.historyMax).optional() }),

@@ -120,7 +120,8 @@ export class BatchRun {
   private async findDuplicates(batch: readonly Pending[]): Promise<Map<Pending, StoredMessage>> {
     const { roomId } = this.ctx;
     const keys = new Map<string, ClientKey>();
-    for (const p of batch) keys.set(p.key, { authorId: p.req.authorId, clientMessageId: p.req.clientMessageId });
+    for (const p of batch) if (p.req.firstAttempt !== true) keys.set(p.key, { authorId: p.req.authorId, clientMessageId: p.req.clientMessageId });
+    if (keys.size === 0) return new Map();
     const found = await Promise.all(this.ctx.buckets.map((b) => this.store.findClientIds(roomId, b, [...keys.values()])));
     const storedId = new Map<string, string>();
     for (const hits of found) {
