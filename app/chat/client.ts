@@ -156,6 +156,16 @@ export class ChatClient {
     return this.messages.filter((m) => m.roomId === roomId);
   }
 
+  /**
+   * The message `messageId`, already received or arriving within `timeoutMs`. (A message can reach
+   * another member before its sender's ack: look at what came in, then wait.)
+   */
+  async waitForMessage(messageId: string, timeoutMs = 10_000): Promise<MessageEvent> {
+    const had = this.messages.find((m) => m.messageId === messageId);
+    if (had) return had;
+    return (await this.waitFor((f) => f.type === 'message' && (f as MessageEvent).messageId === messageId, timeoutMs, `message ${messageId}`)) as MessageEvent;
+  }
+
   /** Resolves once at least `n` messages of `roomId` have been received (all of them, in order). */
   async waitForMessages(roomId: string, n: number, timeoutMs = 10_000): Promise<MessageEvent[]> {
     const deadline = Date.now() + timeoutMs;
