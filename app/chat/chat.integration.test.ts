@@ -751,8 +751,15 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
     // A's client reconnects to B with its (replicated) session and goes on.
     const aliceAgain = await connect('r2');
     expect(await aliceAgain.auth(alice.token)).toBe(alice.userId);
-    const lastSeen = bob.client.roomMessages(room1).at(-1)!.messageId;
+    // She resumes with the newest message she had when A closed her: what B's users said while
+    // she was away (m1, m2) is replayed, nothing she had comes twice.
+    const had = alice.client.roomMessages(room1).map((m) => m.messageId);
+    const lastSeen = [...had].sort().at(-1)!;
     await join(aliceAgain, room1, lastSeen);
+    const replayed = aliceAgain.roomMessages(room1).map((m) => m.messageId);
+    expect(replayed).toEqual(expect.arrayContaining([m1, m2]));
+    expect(replayed.filter((id) => had.includes(id))).toEqual([]);
+    expect(new Set(replayed).size).toBe(replayed.length);
     const m3 = await aliceAgain.sendMessage(room1, 'hello from A, via B', 'a-via-b');
     await seen(bob.client, m3, 10_000);
 
