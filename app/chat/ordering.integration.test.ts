@@ -1,5 +1,6 @@
 /**
- * Rooms with members and the ordering contract (README "The chat backend"), against the real
+ * Rooms with members, the ordering contract (README "The chat backend") and the session limits
+ * (authentication deadline, sockets per user), against the real
  * two-region lab (one backend process per region, NATS super-cluster, Cassandra 2 DCs, Postgres +
  * pglogical, Mailpit for login codes). Holds the lab lock:
  *   flock /tmp/rm/lab.lock npx vitest run app/chat/ordering.integration.test.ts
@@ -8,7 +9,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chatFixture, eventually } from '../../test/chat-fixture.js';
 import type { AnyFrame, ChatClient, MessageEvent } from './client.js';
 
-const fx = chatFixture({ name: 'chat-ordering' });
+const AUTH_TIMEOUT_SECONDS = 3;
+const MAX_CONNECTIONS_PER_USER = 2;
+const fx = chatFixture({
+  name: 'chat-ordering',
+  backendEnv: { CHAT_AUTH_TIMEOUT_SECONDS: String(AUTH_TIMEOUT_SECONDS), CHAT_MAX_CONNECTIONS_PER_USER: String(MAX_CONNECTIONS_PER_USER) },
+});
 let failed = false;
 
 /** The error code of the reply to `frame` (or its type when it was not an error). */
@@ -94,6 +100,34 @@ describe('rooms with members and the ordering contract (two real regions)', () =
     await fx.join(visitor.client, roomId);
     expect((await fx.fullHistory(visitor.client, roomId)).map((m) => m.body)).toEqual(['welcome']);
   }, 60_000);
+
+  it('a socket that does not authenticate is closed at the deadline (1008); an authenticated one stays', async () => {
+    const idle = await fx.connect('r1');
+    const user = await fx.login('r1', 'punctual');
+    const t0 = Date.now();
+    const closed = await Promise.race([idle.closed, new Promise<{ code: number; reason: string }>((r) => setTimeout(() => r({ code: -1, reason: 'still open' }), AUTH_TIMEOUT_SECONDS * 1000 + 5_000))]);
+    expect(closed).toEqual({ code: 1008, reason: 'authentication timeout' });
+    expect(Date.now() - t0).toBeLessThan(AUTH_TIMEOUT_SECONDS * 1000 + 3_000);
+    expect(user.client.isOpen).toBe(true);
+    expect((await user.client.request({ type: 'ping' })).type).toBe('pong');
+    const metrics = await (await fetch(`${fx.lab().region('r1').backend.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^chat_connections_refused_total\{reason="auth_timeout"\} [1-9]/m);
+  }, 30_000);
+
+  it('one user gets at most the configured number of sockets per backend; closing one frees a place', async () => {
+    const user = await fx.login('r2', 'many');
+    const second = await fx.connect('r2');
+    expect(await second.auth(user.token)).toBe(user.userId);
+    const third = await fx.connect('r2');
+    const refused = await third.request({ type: 'auth', token: user.token, ref: 'third' });
+    expect(refused).toMatchObject({ type: 'error', code: 'rate_limited', ref: 'third' });
+    expect((refused as AnyFrame & { message: string }).message).toContain(`at most ${MAX_CONNECTIONS_PER_USER}`);
+    await second.close();
+    await eventually('a place is free again', 5_000, async () => {
+      const r = await third.request({ type: 'auth', token: user.token });
+      return r.type === 'auth.ok' ? r : undefined;
+    });
+  }, 30_000);
 
   it('ordering: history is in id order and identical in both regions; live, each origin arrives in id order and each sender in its send order', async () => {
     const a = await fx.login('r1', 'senda');
