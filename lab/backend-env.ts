@@ -44,6 +44,7 @@ export function backendEnv(i: BackendEnvInput): Record<string, string> {
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
     CHAT_REGION: i.region,
+    CHAT_HOST: '127.0.0.1',
     CHAT_PORT: String(i.port),
     NATS_URL: i.nats.clientUrl,
     NATS_USER: i.nats.credentials.user,

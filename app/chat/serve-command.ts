@@ -12,7 +12,7 @@ import { settingsFromEnv } from './settings.js';
 
 export const USAGE = `serve: the chat backend of one region (HTTP /healthz /readyz /metrics, WebSocket /ws).
 Environment (default in parentheses):
-  CHAT_REGION CHAT_PORT(8080) NATS_URL NATS_USER NATS_PASSWORD
+  CHAT_REGION CHAT_HOST(0.0.0.0) CHAT_PORT(8080) NATS_URL NATS_USER NATS_PASSWORD
   CASSANDRA_CONTACT_POINTS CASSANDRA_LOCAL_DC CASSANDRA_KEYSPACE(chat) CASSANDRA_USERNAME CASSANDRA_PASSWORD
   PGHOST PGPORT PGDATABASE PGUSER PGSSLMODE PGSSLCERT PGSSLKEY PGSSLROOTCERT PGPASSFILE
   CHAT_CODE_SENDER (required): smtp | webhook | log (lab: logs that a code was issued) | memory (tests)

@@ -99,6 +99,13 @@ describe('serve settings from the environment', () => {
     expect(text).not.toContain('only-password-XYZ');
   });
 
+  it('listens on 0.0.0.0 unless CHAT_HOST names an address (the lab: 127.0.0.1)', () => {
+    expect(settingsFromEnv(BASE).host).toBe('0.0.0.0');
+    expect(settingsFromEnv({ ...BASE, CHAT_HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(settingsFromEnv({ ...BASE, CHAT_HOST: '::1' }).host).toBe('::1');
+    expect(() => settingsFromEnv({ ...BASE, CHAT_HOST: 'localhost' })).toThrow(/CHAT_HOST/);
+  });
+
   it('refuses credentials inside NATS_URL (they would be logged)', () => {
     const p = problems({ ...BASE, NATS_URL: 'nats://chat:hunter2@nats:4222' });
     expect(p.join()).toContain('NATS_URL');

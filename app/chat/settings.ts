@@ -3,6 +3,7 @@
  * zod at start-up. The generator emits exactly these names:
  *
  *   CHAT_REGION                  this region's name (a DNS label, e.g. r1)
+ *   CHAT_HOST                    listen address (default 0.0.0.0; the lab uses 127.0.0.1)
  *   CHAT_PORT                    HTTP + WebSocket port (default 8080)
  *   NATS_URL                     the local NATS cluster (comma list of URLs allowed)
  *   NATS_USER, NATS_PASSWORD     NATS client credentials (both or neither)
@@ -99,6 +100,7 @@ const boolString = z.enum(['true', 'false'], { message: 'must be true or false' 
 
 const envSchema = z.object({
   CHAT_REGION: z.string().regex(DNS_LABEL, { message: 'must be a DNS label (lower-case letters, digits, -)' }),
+  CHAT_HOST: z.union([z.ipv4(), z.ipv6()], { message: 'must be an IP address to listen on' }).optional(),
   CHAT_PORT: intString(1, 65_535).optional(),
   NATS_URL: commaList.pipe(
     z.array(z.string().regex(/^(nats|tls):\/\/[^\s/@]+$/, { message: 'must be nats://host:port or tls://host:port (credentials go in NATS_USER/NATS_PASSWORD)' })),
@@ -153,7 +155,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSetti
   if (problems.length > 0 || !postgres || !codeSender) throw new EnvError(problems);
   return {
     region: e.CHAT_REGION,
-    host: '0.0.0.0',
+    host: e.CHAT_HOST ?? '0.0.0.0',
     port: e.CHAT_PORT ?? DEFAULTS.port,
     nats: { servers: e.NATS_URL, user: e.NATS_USER, password: e.NATS_PASSWORD },
     cassandra: {
