@@ -31,6 +31,7 @@ import { startChatLab, type ChatLab } from '../../lab/chat-lab.js';
 import { loopbackAddress } from '../../lab/nats.js';
 import { DEFAULT_LAB_DIR } from '../../lab/postgres.js';
 import { freePort } from '../../lab/process.js';
+import { eventually } from '../../test/chat-fixture.js';
 import { configWithRegions, REPO_ROOT, tempDir } from '../../test/helpers.js';
 import { bucketOf } from '../cassandra/schema.js';
 import { createLogger, type Logger } from '../log.js';
@@ -69,21 +70,6 @@ function lab(): ChatLab<RegionName> {
   if (startError) throw startError instanceof Error ? startError : new Error(String(startError));
   if (!labState) throw new Error('the lab did not start');
   return labState;
-}
-
-async function eventually<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(200);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
 
 /** A client of `region`'s backend process (or of `url`, e.g. a test's in-process server of that region). */
