@@ -1,7 +1,7 @@
 /**
  * A Go program the labs build once with `go install <module>@<version>` into the lab cache
  * (`<lab cache>/<name>/<version>/<name>`), the module cache first (offline when warm), then the
- * configured Go module proxy. Same recipe as lab/nats-server.ts: GOTOOLCHAIN=local, no cgo,
+ * configured Go module proxy (nats-server and Mailpit both come from here): GOTOOLCHAIN=local, no cgo,
  * -trimpath, an install lock so concurrent callers (processes or calls) build it once.
  */
 import { spawnSync } from 'node:child_process';

@@ -2,7 +2,7 @@
  * The nats-server the NATS lab runs: the version production runs, i.e. the chart's appVersion,
  * which the config pins as the NATS image tag (`nats.image.tag: 2.14.2-alpine` -> `v2.14.2`).
  * Built once with `go install github.com/nats-io/nats-server/v2@<version>` from the Go module
- * proxy (the module cache first, so a warm machine needs no network) into
+ * proxy by lab/go-install.ts (the module cache first, so a warm machine needs no network) into
  * `<lab cache>/nats-server/<version>/nats-server`, and checked with `--version` before use.
  * Not the distribution's package: Debian ships 2.9, which behaves differently (reload errors,
  * gateway handling) from what the pods run.
