@@ -399,3 +399,33 @@ export function regionByName(c: PlatformConfig, name: string): Region {
   if (!r) throw new Error(`no region named "${name}" (known: ${c.regions.map((x) => x.name).join(', ')})`);
   return r;
 }
+
+// ---------------------------------------------------------------------------------------
+// Public chat endpoint (issue 12): hostnames, route, TLS, ACME issuer
+
+/** The global chat hostname users connect to: `chat.<domain>` (DNS answers with the nearest healthy region). */
+export function chatGlobalHost(domain: string): string {
+  return `chat.${domain}`;
+}
+
+/** The region-pinned chat hostname: `chat.<region.name>.<domain>` (always that region's endpoint). */
+export function chatRegionHost(domain: string, regionName: string): string {
+  return `chat.${regionName}.${domain}`;
+}
+
+/** Names of the public chat endpoint's objects, the same in every active region (app namespace). */
+export const ChatEndpointNames = {
+  /** The HTTPRoute (kind gateway) or Ingress (kind ingress) that routes to the chat backend. */
+  route: 'chat',
+  /** The Gateway (kind gateway). */
+  gateway: 'chat',
+  /** cert-manager Certificate for both chat hostnames. */
+  certificate: 'chat',
+  /** The Certificate's secretName (keys `tls.crt`, `tls.key`), written by cert-manager. */
+  tlsSecret: 'chat-tls',
+} as const;
+
+/** The ACME ClusterIssuer in every region cluster: `<platform>-acme`. */
+export function acmeClusterIssuerName(platform: string): string {
+  return `${platform}-acme`;
+}
