@@ -429,3 +429,6 @@ export const ChatEndpointNames = {
 export function acmeClusterIssuerName(platform: string): string {
   return `${platform}-acme`;
 }
+
+/** Port of the chat backend's Service (`CHAT_BACKEND`, port name `http`, target port `CHAT_PORT`). */
+export const CHAT_SERVICE_PORT = 80;
