@@ -2,9 +2,15 @@
  * The region's three dependencies, connected in the background with back-off so the process
  * answers /healthz at once: the local NATS cluster (and the room bus on it), the local Cassandra
  * DC (message store + writer) and the local Postgres primary (pool, migration, queries).
- * `probe()` is one health round: each dependency answers within a few seconds or counts as down.
+ * `probe(timeoutMs)` is one health round (./health.ts): the three checks run in parallel, each
+ * bounded by `timeoutMs` (CHAT_HEALTH_TIMEOUT_SECONDS); slower counts as down:
+ *   nats       connected AND a PING/PONG round trip to the server (flush): a hung server fails it;
+ *   cassandra  a LOCAL_QUORUM read of the chat keyspace's `messages` table (one empty partition)
+ *              in the local DC: what every history read needs, not just one node answering;
+ *   postgres   `SELECT 1` through the pool on the local primary.
  */
 import cassandra from 'cassandra-driver';
+import { randomUUID } from 'node:crypto';
 import { connect as natsConnect, Events, type NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import type { Logger } from '../log.js';
@@ -16,6 +22,9 @@ import { MessageWriter } from './message-writer.js';
 import type { ChatMetrics } from './metrics.js';
 import { createPool, migrate } from './postgres.js';
 import type { ChatSettings } from './settings.js';
+
+/** The partition the Cassandra check reads: never written (a random uuid per process). */
+const HEALTH_ROOM = randomUUID();
 
 export interface DependencyEvents {
   /** A live event of a room this backend subscribes to. */
@@ -149,6 +158,8 @@ export class Dependencies {
         queryOptions: { consistency: cassandra.types.consistencies.localQuorum, prepare: true },
         socketOptions: { connectTimeout: 5_000, readTimeout: 10_000 },
         pooling: { heartBeatInterval: 10_000 },
+        // A DC that comes back is noticed within seconds (the default grows to 10 minutes).
+        policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false) },
       });
       try {
         await client.connect();
@@ -177,30 +188,51 @@ export class Dependencies {
     for (const m of messages) bus.publishMessage(m);
   }
 
-  /** One health round: NATS state, a Cassandra local-DC query, a Postgres query (migrating first if due). */
-  async probe(): Promise<DependencyStatus> {
-    let cassOk = false;
-    if (this.store) {
+  /** One health round: the three checks in parallel, each within `timeoutMs` (migrating Postgres first when due). */
+  async probe(timeoutMs: number = this.settings.health.timeoutMs): Promise<DependencyStatus> {
+    const ok = (p: Promise<unknown>): Promise<boolean> => p.then(
+      () => true,
+      () => false,
+    );
+    const [nats, cass, pg] = await Promise.all([ok(this.checkNats(timeoutMs)), ok(this.checkCassandra(timeoutMs)), ok(this.checkPostgres(timeoutMs))]);
+    return { nats, cassandra: cass, postgres: pg };
+  }
+
+  private async checkNats(timeoutMs: number): Promise<void> {
+    const nc = this.nc;
+    if (!nc || !this.natsUp) throw new Error('nats not connected');
+    await withTimeout(nc.flush(), timeoutMs, 'nats round trip');
+  }
+
+  private async checkCassandra(timeoutMs: number): Promise<void> {
+    const client = this.cass;
+    if (!client) throw new Error('cassandra not connected');
+    const ks = this.settings.cassandra.keyspace;
+    await withTimeout(
+      client.execute(`SELECT message_id FROM "${ks}".messages WHERE room_id = ? AND bucket = ? LIMIT 1`, [HEALTH_ROOM, 0], {
+        prepare: true,
+        consistency: cassandra.types.consistencies.localQuorum,
+        readTimeout: timeoutMs,
+        isIdempotent: true,
+        retry: new cassandra.policies.retry.FallthroughRetryPolicy(),
+      }),
+      timeoutMs,
+      'cassandra LOCAL_QUORUM read',
+    );
+  }
+
+  private async checkPostgres(timeoutMs: number): Promise<void> {
+    if (!this.migrated) {
       try {
-        await withTimeout(this.store.ping(2_000), 3_000, 'cassandra ping');
-        cassOk = true;
-      } catch {
-        cassOk = false;
-      }
-    }
-    let pgOk = false;
-    try {
-      if (!this.migrated) {
         await withTimeout(migrate(this.pool, { dialect: this.settings.pgDialect }), 30_000, 'postgres migrate');
         this.migrated = true;
         this.log.info('postgres schema migrated', { dialect: this.settings.pgDialect });
+      } catch (e) {
+        if (!this.closing) this.log.warn('postgres migrate failed, retrying', { error: e });
+        throw e;
       }
-      await withTimeout(this.db.ping(), 3_000, 'postgres ping');
-      pgOk = true;
-    } catch (e) {
-      if (!this.migrated && !this.closing) this.log.warn('postgres migrate failed, retrying', { error: e });
     }
-    return { nats: this.natsUp, cassandra: cassOk, postgres: pgOk };
+    await withTimeout(this.db.ping(), timeoutMs, 'postgres ping');
   }
 
   /** Flushes pending writes, drains NATS, shuts the drivers down; each bounded by `boundMs`. */

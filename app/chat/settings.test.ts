@@ -41,6 +41,7 @@ describe('serve settings from the environment', () => {
       maxConnectionsPerUser: 8,
       trustedProxies: [],
       shutdownGraceSeconds: 20,
+      health: { intervalMs: 2_000, timeoutMs: 2_000, failuresBeforeUnready: 3, successesBeforeReady: 2 },
     });
     expect(s.postgres).toMatchObject({ host: 'pgedge-n1-rw', port: 5432, database: 'app', user: 'app', application_name: 'regionmesh-chat-r1' });
     expect(s.postgres.ssl).toBeTruthy();
@@ -63,6 +64,10 @@ describe('serve settings from the environment', () => {
       CHAT_SHUTDOWN_GRACE_SECONDS: '3',
       CHAT_PG_DIALECT: 'pglogical',
       CHAT_MIGRATE: 'false',
+      CHAT_HEALTH_INTERVAL_SECONDS: '5',
+      CHAT_HEALTH_TIMEOUT_SECONDS: '1',
+      CHAT_HEALTH_FAILURES_BEFORE_UNREADY: '4',
+      CHAT_HEALTH_SUCCESSES_BEFORE_READY: '6',
     });
     expect(s).toMatchObject({
       port: 9000,
@@ -78,6 +83,7 @@ describe('serve settings from the environment', () => {
       shutdownGraceSeconds: 3,
       pgDialect: 'pglogical',
       migrate: false,
+      health: { intervalMs: 5_000, timeoutMs: 1_000, failuresBeforeUnready: 4, successesBeforeReady: 6 },
     });
     expect(s.cassandra.keyspace).toBe('chat_test');
   });
@@ -97,6 +103,11 @@ describe('serve settings from the environment', () => {
     for (const v of ['CHAT_REGION', 'CHAT_PORT', 'NATS_URL', 'CHAT_CODE_SENDER']) expect(text).toContain(v);
     expect(text).not.toContain('Region_1');
     expect(text).not.toContain('only-password-XYZ');
+  });
+
+  it('refuses health checks bounded by more than their interval, and zero rounds', () => {
+    expect(problems({ ...BASE, CHAT_HEALTH_INTERVAL_SECONDS: '1', CHAT_HEALTH_TIMEOUT_SECONDS: '2' }).join('\n')).toMatch(/CHAT_HEALTH_TIMEOUT_SECONDS: must be at most CHAT_HEALTH_INTERVAL_SECONDS/);
+    expect(problems({ ...BASE, CHAT_HEALTH_FAILURES_BEFORE_UNREADY: '0', CHAT_HEALTH_SUCCESSES_BEFORE_READY: 'x' }).join('\n')).toMatch(/CHAT_HEALTH_FAILURES_BEFORE_UNREADY[\s\S]*CHAT_HEALTH_SUCCESSES_BEFORE_READY|CHAT_HEALTH_SUCCESSES_BEFORE_READY[\s\S]*CHAT_HEALTH_FAILURES_BEFORE_UNREADY/);
   });
 
   it('listens on 0.0.0.0 unless CHAT_HOST names an address (the lab: 127.0.0.1)', () => {

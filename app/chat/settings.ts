@@ -25,6 +25,11 @@
  *   CHAT_MAX_CONNECTIONS_PER_USER     authenticated sockets per user (default 8)
  *   CHAT_TRUSTED_PROXIES         comma list of IPs/CIDRs whose X-Forwarded-For is believed (default none)
  *   CHAT_SHUTDOWN_GRACE_SECONDS  bound of a graceful shutdown (default 20)
+ *   CHAT_HEALTH_INTERVAL_SECONDS          time between two dependency-check rounds (default 2)
+ *   CHAT_HEALTH_TIMEOUT_SECONDS           bound of each check; slower counts as down (default 2, at most the interval)
+ *   CHAT_HEALTH_FAILURES_BEFORE_UNREADY   failing rounds in a row before /readyz says 503 and clients get 4001 (default 3)
+ *   CHAT_HEALTH_SUCCESSES_BEFORE_READY    healthy rounds in a row before /readyz says 200 again (default 2)
+ *                                (./health.ts; the generator derives the readinessProbe from the same numbers)
  *
  * Optional extras with safe defaults (the generator need not emit them):
  *   CHAT_PG_DIALECT              spock (default) | pglogical: how `migrate` keeps chat_local unreplicated
@@ -35,6 +40,7 @@ import { z } from 'zod';
 import { EnvError, commaList, intString, readEnv } from '../env.js';
 import { adminConnectionFromEnv } from '../spock/settings.js';
 import { ipListProblems } from './ip-list.js';
+import { HEALTH_DEFAULTS, type HealthSettings } from './health.js';
 import type { PgDialect } from './postgres.js';
 import { codeSenderFromEnv, codeSenderSummary, senderEnvShape, type CodeSenderSettings } from './senders/settings.js';
 
@@ -80,6 +86,8 @@ export interface ChatSettings {
   /** IPs/CIDRs whose X-Forwarded-For is believed (validated; ./ip-list.ts ipMatcher). */
   readonly trustedProxies: readonly string[];
   readonly shutdownGraceSeconds: number;
+  /** Dependency checks and their hysteresis (./health.ts). */
+  readonly health: HealthSettings;
 }
 
 export const DEFAULTS = {
@@ -93,6 +101,10 @@ export const DEFAULTS = {
   maxConnectionsPerAddress: 64,
   maxConnectionsPerUser: 8,
   shutdownGraceSeconds: 20,
+  healthIntervalSeconds: HEALTH_DEFAULTS.intervalMs / 1000,
+  healthTimeoutSeconds: HEALTH_DEFAULTS.timeoutMs / 1000,
+  healthFailuresBeforeUnready: HEALTH_DEFAULTS.failuresBeforeUnready,
+  healthSuccessesBeforeReady: HEALTH_DEFAULTS.successesBeforeReady,
 } as const;
 
 const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -122,6 +134,10 @@ const envSchema = z.object({
   CHAT_MAX_CONNECTIONS_PER_USER: intString(1, 10_000).optional(),
   CHAT_TRUSTED_PROXIES: commaList.optional(),
   CHAT_SHUTDOWN_GRACE_SECONDS: intString(1, 3_600).optional(),
+  CHAT_HEALTH_INTERVAL_SECONDS: intString(1, 300).optional(),
+  CHAT_HEALTH_TIMEOUT_SECONDS: intString(1, 300).optional(),
+  CHAT_HEALTH_FAILURES_BEFORE_UNREADY: intString(1, 100).optional(),
+  CHAT_HEALTH_SUCCESSES_BEFORE_READY: intString(1, 100).optional(),
   CHAT_PG_DIALECT: z.enum(['spock', 'pglogical'], { message: 'must be spock or pglogical' }).optional(),
   CHAT_MIGRATE: boolString.optional(),
 });
@@ -144,6 +160,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSetti
   if (burst < rate) problems.push('CHAT_RATE_BURST: must be at least CHAT_RATE_PER_SECOND');
   const trustedProxies = e.CHAT_TRUSTED_PROXIES ?? [];
   for (const p of ipListProblems(trustedProxies)) problems.push(`CHAT_TRUSTED_PROXIES: ${p}`);
+  const health: HealthSettings = {
+    intervalMs: (e.CHAT_HEALTH_INTERVAL_SECONDS ?? DEFAULTS.healthIntervalSeconds) * 1000,
+    timeoutMs: (e.CHAT_HEALTH_TIMEOUT_SECONDS ?? DEFAULTS.healthTimeoutSeconds) * 1000,
+    failuresBeforeUnready: e.CHAT_HEALTH_FAILURES_BEFORE_UNREADY ?? DEFAULTS.healthFailuresBeforeUnready,
+    successesBeforeReady: e.CHAT_HEALTH_SUCCESSES_BEFORE_READY ?? DEFAULTS.healthSuccessesBeforeReady,
+  };
+  if (health.timeoutMs > health.intervalMs) problems.push('CHAT_HEALTH_TIMEOUT_SECONDS: must be at most CHAT_HEALTH_INTERVAL_SECONDS (a round must end before the next one is due)');
   const codeSender = codeSenderFromEnv(e, problems);
   let postgres: PoolConfig | undefined;
   try {
@@ -178,6 +201,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSetti
     maxConnectionsPerUser: e.CHAT_MAX_CONNECTIONS_PER_USER ?? DEFAULTS.maxConnectionsPerUser,
     trustedProxies,
     shutdownGraceSeconds: e.CHAT_SHUTDOWN_GRACE_SECONDS ?? DEFAULTS.shutdownGraceSeconds,
+    health,
   };
 }
 
@@ -202,5 +226,6 @@ export function settingsSummary(s: ChatSettings): Record<string, unknown> {
     maxConnectionsPerUser: s.maxConnectionsPerUser,
     trustedProxies: s.trustedProxies,
     shutdownGraceSeconds: s.shutdownGraceSeconds,
+    health: s.health,
   };
 }

@@ -186,7 +186,7 @@ describe('login codes and limits in the Deployment', () => {
 
   it('gives the limits to the backend', () => {
     const { env } = render((c) => void (c.app.limits = { authTimeoutSeconds: 7, maxConnectionsPerAddress: 32, trustedProxies: ['10.0.0.0/8', 'fd00::/8'], ratePerSecond: 60, rateBurst: 120 }));
-    expect(Object.fromEntries(Object.entries(env).filter(([k]) => /TIMEOUT_SECONDS|MAX_CONNECTIONS|TRUSTED|RATE_/.test(k)).map(([k, e]) => [k, e.value]))).toEqual({
+    expect(Object.fromEntries(Object.entries(env).filter(([k]) => /TIMEOUT_SECONDS|MAX_CONNECTIONS|TRUSTED|RATE_/.test(k) && !k.startsWith('CHAT_HEALTH_')).map(([k, e]) => [k, e.value]))).toEqual({
       CHAT_AUTH_TIMEOUT_SECONDS: '7',
       CHAT_HANDSHAKE_TIMEOUT_SECONDS: '10',
       CHAT_MAX_CONNECTIONS_PER_ADDRESS: '32',
@@ -196,6 +196,36 @@ describe('login codes and limits in the Deployment', () => {
       CHAT_RATE_BURST: '120',
     });
     expect(render().env.CHAT_TRUSTED_PROXIES).toBeUndefined();
+  });
+
+  it('gives the health knobs to the backend, which reads them back', () => {
+    const health = { intervalSeconds: 5, timeoutSeconds: 3, failuresBeforeUnready: 4, successesBeforeReady: 6 };
+    const { env } = render((c) => void (c.app.health = health));
+    expect(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('CHAT_HEALTH_')).map(([k, e]) => [k, e.value]))).toEqual({
+      CHAT_HEALTH_INTERVAL_SECONDS: '5',
+      CHAT_HEALTH_TIMEOUT_SECONDS: '3',
+      CHAT_HEALTH_FAILURES_BEFORE_UNREADY: '4',
+      CHAT_HEALTH_SUCCESSES_BEFORE_READY: '6',
+    });
+    expect(settingsFromEnv(resolved(env)).health).toEqual({ intervalMs: 5_000, timeoutMs: 3_000, failuresBeforeUnready: 4, successesBeforeReady: 6 });
+  });
+
+  it.each([
+    { intervalSeconds: 2, timeoutSeconds: 2, failuresBeforeUnready: 3, successesBeforeReady: 2 },
+    { intervalSeconds: 5, timeoutSeconds: 3, failuresBeforeUnready: 4, successesBeforeReady: 6 },
+    { intervalSeconds: 1, timeoutSeconds: 1, failuresBeforeUnready: 1, successesBeforeReady: 1 },
+  ])('readinessProbe follows app.health %o without a hysteresis of its own', (health) => {
+    const files = renderDist(configWithRegions(2, (c) => void (c.app.health = health)));
+    const probe = (parse(files.get('clusters/astring-r2/chat/deployment-chat-backend.yaml')!) as Obj).spec.template.spec.containers[0].readinessProbe;
+    expect(probe.httpGet).toEqual({ path: '/readyz', port: 'http', scheme: 'HTTP' });
+    // One probe per check round, bounded like one check; the backend's verdict passes through unchanged.
+    expect(probe).toMatchObject({ periodSeconds: health.intervalSeconds, timeoutSeconds: health.timeoutSeconds, failureThreshold: 1, successThreshold: 1 });
+    // Independent model of the kubelet: it marks the pod unready failureThreshold x periodSeconds after
+    // /readyz turns 503 at most; the backend turned 503 after failuresBeforeUnready rounds. The kubelet
+    // adds at most one round and needs no more failing rounds than the backend did.
+    const kubeletLagSeconds = probe.failureThreshold * probe.periodSeconds;
+    expect(kubeletLagSeconds).toBeLessThanOrEqual(health.intervalSeconds);
+    expect(probe.successThreshold * probe.periodSeconds).toBeLessThanOrEqual(health.intervalSeconds);
   });
 
   it.each<[string, Parameters<typeof configWithRegions>[1]]>([

@@ -22,6 +22,7 @@ import {
 import type { PlatformConfig, Region } from '../../regions/schema.js';
 import { regionOf, type ComponentProps } from '../component.js';
 import { SMTP_DEFAULT_PORT } from './config.js';
+import { healthEnv, readinessProbe } from './health.js';
 import { SecretRequirement } from '../output.js';
 import { PostgresClientCertificate } from '../postgres/client-certificates.js';
 import { envVars, resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity, type EnvSource } from '../workload.js';
@@ -37,6 +38,7 @@ export function chatBackendEnv(c: PlatformConfig, region: Region): Record<string
     CHAT_SHUTDOWN_GRACE_SECONDS: String(c.app.shutdownGraceSeconds),
     ...loginCodeEnv(c),
     ...limitsEnv(c),
+    ...healthEnv(c),
     NATS_URL: nats.clientUrl,
     NATS_USER: { secret: SecretNames.natsClientAuth, key: 'user' },
     NATS_PASSWORD: { secret: SecretNames.natsClientAuth, key: 'password' },
@@ -202,7 +204,8 @@ export class ChatBackend extends Construct {
                 securityContext: restrictedContainerSecurity,
                 startupProbe: probe('/healthz', 2, 30),
                 livenessProbe: probe('/healthz', 10, 3),
-                readinessProbe: probe('/readyz', 5, 2),
+                // Derived from app.health, the backend's own hysteresis (./health.ts explains why).
+                readinessProbe: readinessProbe(c, k8s.IntOrString.fromString('http')),
                 volumeMounts: [
                   { name: 'postgres-client-cert', mountPath: CHAT_PG_CERT_DIR, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },

@@ -1,10 +1,11 @@
-/** app.loginCodes, app.limits and the top-level `lab`: defaults, and located, fixable errors. */
+/** app.loginCodes, app.limits, app.health and the top-level `lab`: defaults, and located, fixable errors. */
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../platform-config.js';
 import { ConfigError } from '../../regions/load.js';
 import type { PlatformConfigInput } from '../../regions/schema.js';
 import { inputWithRegions } from '../../test/helpers.js';
+import { HEALTH_DEFAULTS } from '../../app/chat/health.js';
 
 function load(mutate: (c: PlatformConfigInput) => void) {
   const input = inputWithRegions(2);
@@ -104,6 +105,31 @@ describe('app.limits', () => {
     ['a burst below the rate', (c) => void (c.app.limits = { ratePerSecond: 80, rateBurst: 40 }), /app\.limits\.rateBurst: rateBurst 40 is below ratePerSecond 80 .*raise rateBurst/],
     ['a zero auth deadline', (c) => void (c.app.limits = { authTimeoutSeconds: 0 }), /app\.limits\.authTimeoutSeconds/],
     ['an unknown key', (c) => void (c.app.limits = { maxConnectionsPerIp: 5 } as never), /app\.limits/],
+  ])('refuses %s', (_name, mutate, expected) => {
+    const lines = problems(mutate);
+    expect(lines.some((l) => expected.test(l)), lines.join('\n')).toBe(true);
+  });
+});
+
+describe('app.health', () => {
+  it('has the documented defaults when omitted, the ones platform.yaml writes out and the backend assumes', () => {
+    const omitted = load((c) => void delete (c.app as { health?: unknown }).health);
+    const expected = { intervalSeconds: 2, timeoutSeconds: 2, failuresBeforeUnready: 3, successesBeforeReady: 2 };
+    expect(omitted.app.health).toEqual(expected);
+    expect(load(() => {}).app.health).toEqual(expected);
+    expect(HEALTH_DEFAULTS).toEqual({
+      intervalMs: expected.intervalSeconds * 1000,
+      timeoutMs: expected.timeoutSeconds * 1000,
+      failuresBeforeUnready: expected.failuresBeforeUnready,
+      successesBeforeReady: expected.successesBeforeReady,
+    });
+  });
+
+  it.each<[string, (c: PlatformConfigInput) => void, RegExp]>([
+    ['a check bound above the interval', (c) => void (c.app.health = { intervalSeconds: 2, timeoutSeconds: 5 }), /app\.health\.timeoutSeconds: timeoutSeconds 5 is above intervalSeconds 2 .*lower timeoutSeconds or raise intervalSeconds/],
+    ['zero rounds before unready', (c) => void (c.app.health = { failuresBeforeUnready: 0 }), /app\.health\.failuresBeforeUnready/],
+    ['a fractional interval', (c) => void (c.app.health = { intervalSeconds: 1.5 }), /app\.health\.intervalSeconds/],
+    ['an unknown key', (c) => void (c.app.health = { periodSeconds: 5 } as never), /app\.health/],
   ])('refuses %s', (_name, mutate, expected) => {
     const lines = problems(mutate);
     expect(lines.some((l) => expected.test(l)), lines.join('\n')).toBe(true);

@@ -1,6 +1,7 @@
 /**
  * The `app` part of the config: the regionmesh image, the chat backend's size, how login codes
- * reach people (`loginCodes`) and the limits that shed abuse (`limits`).
+ * reach people (`loginCodes`), the limits that shed abuse (`limits`) and when a region counts as
+ * able to serve chat (`health`).
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -79,6 +80,20 @@ export const LimitsSchema = z
   })
   .describe('Limits that shed abuse without hurting paced users.');
 
+export const HealthSchema = z
+  .strictObject({
+    intervalSeconds: z.int().min(1).max(300).default(2).describe('Time between two rounds of dependency checks (NATS round trip, Cassandra LOCAL_QUORUM read in the local DC, Postgres query). Also the readinessProbe period.'),
+    timeoutSeconds: z.int().min(1).max(300).default(2).describe('Bound of each check; a slower answer counts as down. At most intervalSeconds.'),
+    failuresBeforeUnready: z
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe('Failing rounds in a row before the backend reports unready (/readyz 503: out of the Service and of global DNS) and tells its clients to reconnect elsewhere (4001). One slow query must not flap a region out of DNS.'),
+    successesBeforeReady: z.int().min(1).max(100).default(2).describe('Healthy rounds in a row before the backend reports ready again.'),
+  })
+  .describe('When a region counts as able to serve chat (app/chat/health.ts). Unready within about failuresBeforeUnready x intervalSeconds + timeoutSeconds of a dependency dying, never sooner than (failuresBeforeUnready - 1) x intervalSeconds.');
+
 export const AppSchema = z
   .strictObject({
     image: imageRef.describe('The regionmesh app image (chat backend and bootstrap jobs), pinned.'),
@@ -90,11 +105,13 @@ export const AppSchema = z
     shutdownGraceSeconds: z.int().min(5).max(300).default(20).describe('Time to drain sockets and NATS on shutdown.'),
     loginCodes: LoginCodesSchema,
     limits: LimitsSchema.prefault({}),
+    health: HealthSchema.prefault({}),
   })
   .describe('The regionmesh runtime image built from app/Dockerfile.');
 
 export type AppConfig = z.output<typeof AppSchema>;
 export type LoginCodesConfig = z.output<typeof LoginCodesSchema>;
+export type HealthConfig = z.output<typeof HealthSchema>;
 
 declare module '../../regions/schema.js' {
   interface ComponentConfigs {
@@ -139,6 +156,11 @@ export const appConfig: ConfigSlice = {
         : [],
     ),
     rule('app-login-codes', [...LOGIN], loginCodeViolations),
+    rule('app-health-timeout', ['app', 'health'], (c) =>
+      c.app?.health && c.app.health.timeoutSeconds > c.app.health.intervalSeconds
+        ? [{ path: ['app', 'health', 'timeoutSeconds'], message: `timeoutSeconds ${c.app.health.timeoutSeconds} is above intervalSeconds ${c.app.health.intervalSeconds} (a round must end before the next one is due: lower timeoutSeconds or raise intervalSeconds)` }]
+        : [],
+    ),
     rule('app-rate-burst', ['app', 'limits'], (c) =>
       c.app?.limits && c.app.limits.rateBurst < c.app.limits.ratePerSecond
         ? [{ path: ['app', 'limits', 'rateBurst'], message: `rateBurst ${c.app.limits.rateBurst} is below ratePerSecond ${c.app.limits.ratePerSecond} (a full bucket must hold one second of frames: raise rateBurst)` }]
