@@ -8,7 +8,9 @@
  *   await c.waitForMessages(roomId, 10);
  *
  * `request` adds a fresh `ref` unless the frame has one and resolves with the reply carrying it
- * (an `error` frame included: callers check `type`). Nothing here retries or reconnects.
+ * (an `error` frame included: callers check `type`). `ChatClient` itself never retries or
+ * reconnects: `ReconnectingChatClient` (./reconnecting-client.ts, re-exported here) does, with
+ * jittered exponential back-off (./backoff.ts), another region after a 4001, and an exact resume.
  */
 import WebSocket from 'ws';
 import type { ChatMessage, ServerFrame } from './protocol.js';
@@ -46,6 +48,8 @@ export class ChatClient {
   readonly closed: Promise<ClosedInfo>;
   /** The `hello` frame (region, limits). */
   hello: AnyFrame | undefined;
+  /** Called with every frame received, after it is recorded (ReconnectingChatClient listens here). */
+  readonly frameListeners = new Set<(f: AnyFrame) => void>();
   private waiters: Waiter[] = [];
   private nextRef = 1;
   private closedInfo: ClosedInfo | undefined;
@@ -73,6 +77,7 @@ export class ChatClient {
       this.frames.push(f);
       if (f.type === 'message') this.messages.push(f as MessageEvent);
       if (f.type === 'hello') this.hello = f;
+      for (const l of this.frameListeners) l(f);
       for (const w of [...this.waiters]) {
         if (w.match(f)) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -209,3 +214,6 @@ export class ChatClient {
     return info;
   }
 }
+
+export { ReconnectingChatClient, type ReconnectEvent, type ReconnectingClientOptions } from './reconnecting-client.js';
+export { Backoff, BACKOFF_DEFAULTS, backoffCeiling, fullJitterDelay, type BackoffOptions } from './backoff.js';
