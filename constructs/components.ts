@@ -7,6 +7,7 @@ import { barmanCloud } from './barman-cloud/component.js';
 import { cassandraBackups } from './cassandra-backups/component.js';
 import { cassandra } from './cassandra/component.js';
 import { certManager } from './cert-manager/component.js';
+import { chatEndpoint } from './chat-endpoint/component.js';
 import { chat } from './chat/component.js';
 import { cnpgOperator } from './cnpg-operator/component.js';
 import type { ComponentDefinition } from './component.js';
@@ -26,4 +27,5 @@ export const COMPONENTS: readonly ComponentDefinition[] = [
   postgresBackups,
   cassandraBackups,
   chat,
+  chatEndpoint,
 ];

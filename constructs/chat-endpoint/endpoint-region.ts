@@ -1,0 +1,87 @@
+/**
+ * The public chat endpoint of one region: ACME ClusterIssuer, Certificate for both hostnames,
+ * and a Gateway + HTTPRoute or an Ingress to the chat backend. A leaving region keeps only the
+ * ClusterIssuer, so ArgoCD prunes its Gateway, route and Certificate before the region goes.
+ */
+import { Construct } from 'constructs';
+import { chatGlobalHost, chatRegionHost, ChatEndpointNames, Labels, acmeClusterIssuerName } from '../../regions/names.js';
+import type { PlatformConfig } from '../../regions/schema.js';
+import { regionOf, type ComponentProps } from '../component.js';
+import { SecretRequirement } from '../output.js';
+import { AcmeClusterIssuer, DNS01_SECRET_KEYS } from './acme-issuer.js';
+import { ChatCertificate } from './certificate.js';
+import type { EndpointConfig } from './config.js';
+import { ChatGateway, ChatHttpRoute } from './gateway.js';
+import { ChatIngress } from './ingress.js';
+import { acmeAccountKeySecret } from './names.js';
+
+export const COMPONENT = 'chat-endpoint';
+
+/** The endpoint config; throws when the component runs without it (its `enabled` prevents that). */
+export function endpointOf(c: PlatformConfig): EndpointConfig {
+  if (!c.endpoint) throw new Error(`${COMPONENT}: endpoint is not configured (add an endpoint block to the config)`);
+  return c.endpoint;
+}
+
+/** Both hostnames of a region's endpoint: region-pinned first, then the global one. */
+export function endpointHosts(e: Pick<EndpointConfig, 'domain'>, regionName: string): string[] {
+  return [chatRegionHost(e.domain, regionName), chatGlobalHost(e.domain)];
+}
+
+export class EndpointRegion extends Construct {
+  /** `scope` is the region's `clusters/<cluster>/chat-endpoint` folder. */
+  constructor(scope: Construct, id: string, props: ComponentProps) {
+    super(scope, id);
+    const c = props.config;
+    const e = endpointOf(c);
+    const region = regionOf(props, COMPONENT);
+    const ns = props.namespace;
+    const labels = { [Labels.partOf]: c.platform, [Labels.component]: COMPONENT, [Labels.region]: region.name };
+    const issuer = acmeClusterIssuerName(c.platform);
+
+    new AcmeClusterIssuer(scope, 'cluster-issuer', { platform: c.platform, endpoint: e, gatewayNamespace: ns, labels });
+    new SecretRequirement(this, 'acme-account-key', {
+      cluster: region.cluster,
+      namespace: c.certManager.namespace,
+      name: acmeAccountKeySecret(c.platform),
+      keys: ['tls.key'],
+      usedBy: `cert-manager (ACME account of ClusterIssuer ${issuer} at ${e.acme.server})`,
+      createdBy: `cert-manager (registers the account on first use)`,
+    });
+    const d = e.acme.solver === 'dns01' ? e.acme.dns01 : undefined;
+    if (d) {
+      new SecretRequirement(this, 'dns01-credentials', {
+        cluster: region.cluster,
+        namespace: c.certManager.namespace,
+        name: d.credentialsSecret,
+        keys: Object.values(DNS01_SECRET_KEYS[d.provider]),
+        usedBy: `cert-manager (ClusterIssuer ${issuer}: DNS-01 TXT records at ${d.provider} for ${e.domain})`,
+      });
+    }
+    if (region.state !== 'active') return;
+
+    const hosts = endpointHosts(e, region.name);
+    new ChatCertificate(scope, 'certificate', { platform: c.platform, namespace: ns, hosts, labels });
+    new SecretRequirement(this, 'tls', {
+      cluster: region.cluster,
+      namespace: ns,
+      name: ChatEndpointNames.tlsSecret,
+      keys: ['tls.crt', 'tls.key'],
+      usedBy: `the public endpoint (${e.kind === 'gateway' ? `Gateway ${ChatEndpointNames.gateway}` : `Ingress ${ChatEndpointNames.route}`}, ${hosts.join(', ')})`,
+      createdBy: `cert-manager (Certificate ${ChatEndpointNames.certificate}, ClusterIssuer ${issuer})`,
+    });
+    if (e.kind === 'gateway') {
+      new ChatGateway(scope, 'gateway', { namespace: ns, className: e.className, http01Listener: e.acme.solver === 'http01', labels });
+      new ChatHttpRoute(scope, 'route', { namespace: ns, hosts, labels });
+    } else {
+      new ChatIngress(scope, 'ingress', {
+        namespace: ns,
+        className: e.className,
+        hosts,
+        idleTimeoutSeconds: e.idleTimeoutSeconds,
+        extraAnnotations: e.ingressAnnotations,
+        labels,
+      });
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { ApiObject } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { CHAT_BACKEND, CHAT_SERVICE_PORT, ChatEndpointNames } from '../../regions/names.js';
+import { LISTENERS, PUBLIC_PATHS } from './names.js';
+
+const GATEWAY_API = 'gateway.networking.k8s.io';
+
+/** Only HTTPRoutes from the Gateway's own namespace (the app namespace) may attach. */
+const ALLOWED_ROUTES = { namespaces: { from: 'Same' }, kinds: [{ group: GATEWAY_API, kind: 'HTTPRoute' }] } as const;
+
+export interface ChatGatewayProps {
+  readonly namespace: string;
+  readonly className: string;
+  /** Add the plain-HTTP listener on port 80 that cert-manager's HTTP-01 challenge route attaches to. */
+  readonly http01Listener: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * The region's Gateway: HTTPS on 443 terminating with the `chat-tls` certificate (both
+ * hostnames; the HTTPRoute's hostnames select), plus port 80 only for HTTP-01 challenges.
+ */
+export class ChatGateway extends ApiObject {
+  constructor(scope: Construct, id: string, props: ChatGatewayProps) {
+    super(scope, id, {
+      apiVersion: `${GATEWAY_API}/v1`,
+      kind: 'Gateway',
+      metadata: { name: ChatEndpointNames.gateway, namespace: props.namespace, labels: { ...props.labels } },
+      spec: {
+        gatewayClassName: props.className,
+        listeners: [
+          {
+            name: LISTENERS.https,
+            protocol: 'HTTPS',
+            port: 443,
+            tls: { mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: ChatEndpointNames.tlsSecret }] },
+            allowedRoutes: ALLOWED_ROUTES,
+          },
+          ...(props.http01Listener ? [{ name: LISTENERS.http, protocol: 'HTTP', port: 80, allowedRoutes: ALLOWED_ROUTES }] : []),
+        ],
+      },
+    });
+  }
+}
+
+export interface ChatHttpRouteProps {
+  readonly namespace: string;
+  /** Region-pinned hostname first, then the global one. */
+  readonly hosts: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * HTTPRoute `chat`: the WebSocket path and /readyz of both hostnames to the chat backend's
+ * Service. The WebSocket rule sets `timeouts.request: 0s` (the spec: zero SHOULD disable the
+ * timeout; an unset one is implementation-specific, and an implementation may count the whole
+ * upgraded connection as the request). The standard channel has no idle timeout: the backend's
+ * 30 s pings keep a socket from looking idle (README "Public endpoint and TLS").
+ */
+export class ChatHttpRoute extends ApiObject {
+  constructor(scope: Construct, id: string, props: ChatHttpRouteProps) {
+    const backendRefs = [{ group: '', kind: 'Service', name: CHAT_BACKEND, port: CHAT_SERVICE_PORT }];
+    super(scope, id, {
+      apiVersion: `${GATEWAY_API}/v1`,
+      kind: 'HTTPRoute',
+      metadata: { name: ChatEndpointNames.route, namespace: props.namespace, labels: { ...props.labels } },
+      spec: {
+        parentRefs: [{ group: GATEWAY_API, kind: 'Gateway', name: ChatEndpointNames.gateway, sectionName: LISTENERS.https }],
+        hostnames: [...props.hosts],
+        rules: [
+          {
+            name: 'websocket',
+            matches: [{ path: { type: 'Exact', value: PUBLIC_PATHS.websocket } }],
+            backendRefs,
+            timeouts: { request: '0s' },
+          },
+          {
+            name: 'readiness',
+            matches: [{ path: { type: 'Exact', value: PUBLIC_PATHS.readiness } }],
+            backendRefs,
+            timeouts: { request: '10s' },
+          },
+        ],
+      },
+    });
+  }
+}
