@@ -18,6 +18,11 @@ export interface PlannedApplication {
   /** ArgoCD Application name, or `(docs)` for TOPOLOGY/SECRETS/STATE. */
   readonly application: string;
   readonly cluster: string;
+  /**
+   * Whether the Application itself is new (`added`: none of its files is in the base dist),
+   * goes away (`removed`: none is in the next one) or stays (`changed`).
+   */
+  readonly status: 'added' | 'changed' | 'removed';
   readonly added: readonly string[];
   readonly changed: readonly string[];
   readonly removed: readonly string[];
@@ -115,7 +120,10 @@ export function computePlan(
   const danger = assessDanger(baseStateOf(base, baseWhere), config, components);
   const appOf = applicationIndex([base, next], config.gitops.path, `${config.platform}-root`);
   const mgmt = config.managementCluster.name;
-  const apps = new Map<string, { application: string; cluster: string; added: string[]; changed: string[]; removed: string[]; effects: string[] }>();
+  const keyOf = (path: string) => `${ownerOf(path, mgmt)}\u0000${appOf(path).application}`;
+  const inBase = new Set([...base.keys()].map(keyOf));
+  const inNext = new Set([...next.keys()].map(keyOf));
+  const apps = new Map<string, { application: string; cluster: string; status: PlannedApplication['status']; added: string[]; changed: string[]; removed: string[]; effects: string[] }>();
   for (const [paths, list] of [
     [change.added, 'added'],
     [change.changed, 'changed'],
@@ -126,7 +134,10 @@ export function computePlan(
       const cluster = ownerOf(path, mgmt);
       const key = `${cluster}\u0000${owner.application}`;
       let e = apps.get(key);
-      if (!e) apps.set(key, (e = { application: owner.application, cluster, added: [], changed: [], removed: [], effects: [] }));
+      if (!e) {
+        const status = !inBase.has(key) ? 'added' : !inNext.has(key) ? 'removed' : 'changed';
+        apps.set(key, (e = { application: owner.application, cluster, status, added: [], changed: [], removed: [], effects: [] }));
+      }
       e[list].push(path);
       e.effects.push(...effectsOf(path, owner, base.get(path), next.get(path), components));
     }

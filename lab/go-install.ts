@@ -13,8 +13,10 @@ import { tailFile } from './process.js';
 export interface GoProgram {
   /** The binary's name (the last path element of the package), e.g. `mailpit`. */
   readonly name: string;
-  /** The package to install, e.g. `github.com/axllent/mailpit`. */
+  /** The module, e.g. `github.com/axllent/mailpit` (what `go version -m` reports as `mod`). */
   readonly module: string;
+  /** The main package to install when it is not the module root (default `module`), e.g. `github.com/rhysd/actionlint/cmd/actionlint`. */
+  readonly package?: string;
   /** A release tag, `v1.33.1`. */
   readonly version: string;
 }
@@ -76,7 +78,7 @@ async function ensure(p: GoProgram, bin: string, log: (line: string) => void): P
   return withInstallLock(`${dir}.lock`, `${p.name} ${p.version}`, async () => {
     if (isExecutable(bin)) return bin;
     const go = findGo();
-    const spec = `${p.module}@${p.version}`;
+    const spec = `${p.package ?? p.module}@${p.version}`;
     if (!go) throw new Error(`${p.name} ${p.version} is not in the lab cache (${bin}) and building it needs Go (\`go install ${spec}\`), which is not on PATH nor in /usr/local/go/bin: install Go`);
     mkdirSync(dir, { recursive: true });
     const gobin = join(dir, 'gobin.tmp');
