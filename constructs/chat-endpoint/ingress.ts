@@ -1,4 +1,4 @@
-import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { CHAT_BACKEND, CHAT_SERVICE_PORT, ChatEndpointNames } from '../../regions/names.js';
 import { idleTimeoutAnnotations } from './ingress-classes.js';
@@ -19,8 +19,9 @@ export interface ChatIngressProps {
  * Ingress `chat` (networking.k8s.io/v1): TLS with `chat-tls` for both hostnames, the WebSocket
  * path and /readyz to the chat backend's Service, and the idle-timeout annotations its class
  * needs (ingress-classes.ts). No `cert-manager.io/*` annotation: the Certificate is explicit.
+ * Typed by cdk8s-plus' Kubernetes API (KubeIngress), so a wrong shape does not compile.
  */
-export class ChatIngress extends ApiObject {
+export class ChatIngress extends k8s.KubeIngress {
   constructor(scope: Construct, id: string, props: ChatIngressProps) {
     const annotations = { ...idleTimeoutAnnotations(props.className, props.idleTimeoutSeconds), ...props.extraAnnotations };
     const paths = [PUBLIC_PATHS.websocket, PUBLIC_PATHS.readiness].map((path) => ({
@@ -29,8 +30,6 @@ export class ChatIngress extends ApiObject {
       backend: { service: { name: CHAT_BACKEND, port: { number: CHAT_SERVICE_PORT } } },
     }));
     super(scope, id, {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'Ingress',
       metadata: {
         name: ChatEndpointNames.route,
         namespace: props.namespace,

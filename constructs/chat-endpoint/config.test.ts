@@ -1,0 +1,63 @@
+/** The endpoint config: defaults, and errors that name the path, the offending value and the fix. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../regions/config-error.js';
+import type { PlatformConfigInput } from '../../regions/schema.js';
+import { configWithRegions } from '../../test/helpers.js';
+
+type Endpoint = NonNullable<PlatformConfigInput['endpoint']>;
+
+function errorOf(mutate: (e: Endpoint, c: PlatformConfigInput) => void): string {
+  try {
+    configWithRegions(2, (c) => mutate(c.endpoint!, c));
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('the config was accepted');
+}
+
+describe('endpoint config', () => {
+  it('fills the defaults the README states', () => {
+    const c = configWithRegions(1, (c) => {
+      c.endpoint = { domain: 'example.org', className: 'nginx', acme: { email: 'ops@example.org' } };
+    });
+    expect(c.endpoint).toEqual({
+      domain: 'example.org',
+      kind: 'gateway',
+      className: 'nginx',
+      idleTimeoutSeconds: 3600,
+      ingressAnnotations: {},
+      acme: { server: 'https://acme-v02.api.letsencrypt.org/directory', email: 'ops@example.org', solver: 'http01' },
+    });
+  });
+
+  it.each<[string, (e: Endpoint, c: PlatformConfigInput) => void, string[]]>([
+    ['idle timeout below two backend pings', (e) => void (e.idleTimeoutSeconds = 10), ['endpoint.idleTimeoutSeconds', '10', '60']],
+    ['a domain that is not a DNS name', (e) => void (e.domain = 'Chat_Example.org'), ['endpoint.domain', '"Chat_Example.org"', 'DNS subdomain']],
+    ['an unknown kind', (e) => void (e.kind = 'loadbalancer' as never), ['endpoint.kind', '"loadbalancer"', '"gateway", "ingress"']],
+    ['an http ACME server', (e) => void (e.acme.server = 'http://acme.example.org/directory'), ['endpoint.acme.server', '"http://acme.example.org/directory"', 'https']],
+    ['dns01 without its block', (e) => void (e.acme.solver = 'dns01'), ['endpoint.acme.dns01', 'solver is dns01', 'add dns01']],
+    ['a dns01 block with http01', (e) => void (e.acme.dns01 = { provider: 'cloudflare', credentialsSecret: 'cf' }), ['endpoint.acme.dns01', 'solver is http01', 'remove it']],
+    [
+      'route53 without its region',
+      (e) => void ((e.acme.solver = 'dns01'), (e.acme.dns01 = { provider: 'route53', credentialsSecret: 'r53' })),
+      ['endpoint.acme.dns01.route53', 'provider route53', 'region'],
+    ],
+    [
+      'a route53 region that is not one',
+      (e) => void ((e.acme.solver = 'dns01'), (e.acme.dns01 = { provider: 'route53', credentialsSecret: 'r53', route53: { region: 'frankfurt' } })),
+      ['endpoint.acme.dns01.route53.region', '"frankfurt"', 'eu-central-1'],
+    ],
+    ['an unknown DNS provider', (e) => void ((e.acme.solver = 'dns01'), (e.acme.dns01 = { provider: 'gandi' as never, credentialsSecret: 'x' })), ['endpoint.acme.dns01.provider', '"gandi"', '"route53", "cloudflare"']],
+    ['Ingress annotations with kind gateway', (e) => void (e.ingressAnnotations = { 'a.example/b': '1' }), ['endpoint.ingressAnnotations', 'kind is gateway', 'kind: ingress']],
+    ['a misspelt key', (e) => void ((e as Record<string, unknown>)['classname'] = 'x'), ['endpoint.classname', 'did you mean "className"']],
+    [
+      'a domain that makes a region hostname longer than 253 characters',
+      (e) => void (e.domain = Array.from({ length: 4 }, () => 'a'.repeat(61)).join('.')),
+      ['endpoint.domain', `chat.r1.${'a'.repeat(61)}`, 'shorter domain'],
+    ],
+  ])('%s: the error has the path, the value and the fix', (_name, mutate, parts) => {
+    const message = errorOf(mutate);
+    for (const part of parts) expect(message).toContain(part);
+  });
+});
