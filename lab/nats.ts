@@ -396,6 +396,13 @@ export interface NatsSuperCluster {
    * keep running untouched. The hosts file is rewritten (in place) before anything starts.
    */
   reconfigure(nextConfig: PlatformConfig, opts?: NatsReconfigureOptions): Promise<NatsReconfigureResult>;
+  /**
+   * An outage of one region's NATS: stops its server (SIGTERM, waits for exit). The region stays
+   * known (its handle keeps the old pid) until `startRegion`; `waitForGateways` fails meanwhile.
+   */
+  stopRegion(name: string): Promise<void>;
+  /** Starts a stopped region's server again on the same ports, credentials and conf (no-op if it runs); waits until healthy. */
+  startRegion(name: string, timeoutMs?: number): Promise<void>;
   /** Stops every server this cluster started (regions and extra gateways) and waits for exit. */
   stop(): Promise<void>;
 }
@@ -693,6 +700,17 @@ export async function startNatsSuperCluster(opts: StartNatsSuperClusterOptions):
       } finally {
         reconfiguring = false;
       }
+    },
+    async stopRegion(name: string) {
+      const rt = runtimes.get(name);
+      if (!rt) throw new Error(`no lab region "${name}" (known: ${handles().map((h) => h.name).join(', ')})`);
+      await rt.proc.stop();
+    },
+    async startRegion(name: string, timeoutMs = defaultStartTimeoutMs) {
+      const rt = runtimes.get(name);
+      if (!rt) throw new Error(`no lab region "${name}" (known: ${handles().map((h) => h.name).join(', ')})`);
+      if (rt.proc.isRunning()) return;
+      runtimes.set(name, await launchRegion(ctx, rt.config, rt.region, { previous: rt.handle, timeoutMs }));
     },
     async stop() {
       await Promise.all([...ctx.procs, ...extras].map((p) => p.stop()));
