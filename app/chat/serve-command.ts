@@ -23,7 +23,9 @@ Environment (default in parentheses):
   CHAT_MAX_FRAME_BYTES(16384) CHAT_RATE_PER_SECOND(50) CHAT_RATE_BURST(100)
   CHAT_AUTH_TIMEOUT_SECONDS(10) CHAT_HANDSHAKE_TIMEOUT_SECONDS(10)
   CHAT_MAX_CONNECTIONS_PER_ADDRESS(64) CHAT_MAX_CONNECTIONS_PER_USER(8) CHAT_TRUSTED_PROXIES(none: IPs/CIDRs, comma-separated)
-  CHAT_SHUTDOWN_GRACE_SECONDS(20) CHAT_PG_DIALECT(spock|pglogical) CHAT_MIGRATE(true)`;
+  CHAT_SHUTDOWN_GRACE_SECONDS(20) CHAT_PG_DIALECT(spock|pglogical) CHAT_MIGRATE(true)
+  CHAT_HEALTH_INTERVAL_SECONDS(2) CHAT_HEALTH_TIMEOUT_SECONDS(2, <= interval)
+  CHAT_HEALTH_FAILURES_BEFORE_UNREADY(3) CHAT_HEALTH_SUCCESSES_BEFORE_READY(2)`;
 
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {

@@ -10,8 +10,9 @@
  *   message-writer.ts  the write path (durable at LOCAL_QUORUM, ordered, de-duplicated)
  *
  * Dependencies connect in the background: /healthz answers at once, /readyz says what is down,
- * upgrades are refused (503) while the region cannot serve, and when it loses a dependency for
- * two health rounds every client is closed with 4001 "reconnect to another region".
+ * upgrades are refused (503) while the region cannot serve, and when a dependency stays down for
+ * CHAT_HEALTH_FAILURES_BEFORE_UNREADY health rounds in a row every client is closed with 4001
+ * "reconnect to another region".
  */
 import type { NatsConnection } from 'nats';
 import type { WebSocket } from 'ws';
@@ -40,7 +41,7 @@ export interface ChatServerDeps {
   readonly log?: Logger;
   /** Overrides the sender chosen by `settings.codeSender`. */
   readonly codeSender?: CodeSender;
-  /** Dependency health-check period (default 2000 ms). */
+  /** Overrides settings.health.intervalMs (CHAT_HEALTH_INTERVAL_SECONDS; tests), ms. */
   readonly healthIntervalMs?: number;
   /** Test seams, read at call time (tests pause a resume between its steps). */
   readonly hooks?: ResumeHooks;
@@ -82,8 +83,9 @@ export async function startChatServer(settings: ChatSettings, opts: ChatServerDe
       }
     },
   });
-  const health = new HealthMonitor(() => deps.probe(), log, {
-    intervalMs: opts.healthIntervalMs ?? 2_000,
+  const health = new HealthMonitor((timeoutMs) => deps.probe(timeoutMs), log, {
+    ...settings.health,
+    ...(opts.healthIntervalMs !== undefined ? { intervalMs: opts.healthIntervalMs } : {}),
     onStatus: (s) => {
       metrics.natsUp.set(s.nats ? 1 : 0);
       metrics.cassandraUp.set(s.cassandra ? 1 : 0);
