@@ -415,15 +415,24 @@ export function chatRegionHost(domain: string, regionName: string): string {
 
 /** Names of the public chat endpoint's objects, the same in every active region (app namespace). */
 export const ChatEndpointNames = {
-  /** The HTTPRoute (kind gateway) or Ingress (kind ingress) that routes to the chat backend. */
+  /** The HTTPRoute (kind gateway) or Ingress (kind ingress) of the global name `chat.<domain>`; pinned names have chatRegionRouteName. */
   route: 'chat',
   /** The Gateway (kind gateway). */
   gateway: 'chat',
-  /** cert-manager Certificate for both chat hostnames. */
+  /** cert-manager Certificate for the global name and this region's pinned name. */
   certificate: 'chat',
   /** The Certificate's secretName (keys `tls.crt`, `tls.key`), written by cert-manager. */
   tlsSecret: 'chat-tls',
+  /** Certificate for the other active regions' pinned names (served here when they fail over; DNS-01 only). */
+  peersCertificate: 'chat-peers',
+  /** Its secretName. */
+  peersTlsSecret: 'chat-peers-tls',
 } as const;
+
+/** The route (HTTPRoute or Ingress) of the pinned name `chat.<regionName>.<domain>`: `chat-<regionName>`, in every region that serves it. */
+export function chatRegionRouteName(regionName: string): string {
+  return `chat-${regionName}`;
+}
 
 /** The ACME ClusterIssuer in every region cluster: `<platform>-acme`. */
 export function acmeClusterIssuerName(platform: string): string {

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { acmeClusterIssuerName, ChatEndpointNames } from '../../regions/names.js';
 import type { EndpointConfig } from './config.js';
-import { acmeAccountKeySecret, LISTENERS } from './names.js';
+import { acmeAccountKeySecret, HTTP01_LISTENER } from './names.js';
 
 /** Keys of the DNS-01 credentials Secret, per provider (cert-manager reads them by these names). */
 export const DNS01_SECRET_KEYS = {
@@ -27,7 +27,7 @@ export function acmeSolver(e: EndpointConfig, gatewayNamespace: string): Record<
           http01: {
             gatewayHTTPRoute: {
               parentRefs: [
-                { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: ChatEndpointNames.gateway, namespace: gatewayNamespace, sectionName: LISTENERS.http },
+                { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: ChatEndpointNames.gateway, namespace: gatewayNamespace, sectionName: HTTP01_LISTENER },
               ],
             },
           },

@@ -1,18 +1,22 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { acmeClusterIssuerName, ChatEndpointNames } from '../../regions/names.js';
+import { acmeClusterIssuerName } from '../../regions/names.js';
 
 export interface ChatCertificateProps {
   readonly platform: string;
+  /** Certificate name and the Secret it writes. */
+  readonly name: string;
+  readonly secretName: string;
   readonly namespace: string;
-  /** DNS names, region-pinned first (the certificate's common name is left out: ACME CAs take SANs). */
+  /** DNS names (no common name: ACME CAs take SANs). */
   readonly hosts: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
 }
 
 /**
- * The endpoint's TLS certificate for both hostnames, from the ACME ClusterIssuer. Each region's
- * set of names differs (its region-pinned name), so N regions never hit Let's Encrypt's
+ * A TLS certificate of the endpoint from the ACME ClusterIssuer: `chat` for the global name and
+ * the region's own pinned name, `chat-peers` for the other active regions' pinned names. Both
+ * sets differ from region to region, so N regions never meet Let's Encrypt's
  * duplicate-certificate limit (5 per identical set of names per week).
  */
 export class ChatCertificate extends ApiObject {
@@ -20,9 +24,9 @@ export class ChatCertificate extends ApiObject {
     super(scope, id, {
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
-      metadata: { name: ChatEndpointNames.certificate, namespace: props.namespace, labels: { ...props.labels } },
+      metadata: { name: props.name, namespace: props.namespace, labels: { ...props.labels } },
       spec: {
-        secretName: ChatEndpointNames.tlsSecret,
+        secretName: props.secretName,
         dnsNames: [...props.hosts],
         // Let's Encrypt issues 90-day certificates; renew 30 days before expiry (cert-manager's default, set explicitly).
         renewBefore: '720h',

@@ -21,7 +21,7 @@ function summary(c: PlatformConfig): string[] {
   const how = e.kind === 'gateway' ? `Gateway API, GatewayClass \`${e.className}\`` : `Ingress, IngressClass \`${e.className}\`${KNOWN_INGRESS_CLASSES[e.className] ? '' : ' (no known idle-timeout annotations)'}`;
   const solver = e.acme.solver === 'dns01' ? `DNS-01 at ${e.acme.dns01?.provider}` : 'HTTP-01';
   return [
-    `- **Public endpoint**: \`${chatGlobalHost(e.domain)}\` and \`${chatRegionHost(e.domain, '<region>')}\` in every active region (${how}); TLS from ClusterIssuer \`${acmeClusterIssuerName(c.platform)}\` (${new URL(e.acme.server).host}, ${solver}).`,
+    `- **Public endpoint**: \`${chatGlobalHost(e.domain)}\` and \`${chatRegionHost(e.domain, '<region>')}\` in every active region (${how}), one route per name${e.acme.solver === 'dns01' ? "; every active region also serves the others' pinned names (failover)" : ''}; TLS from ClusterIssuer \`${acmeClusterIssuerName(c.platform)}\` (${new URL(e.acme.server).host}, ${solver}).`,
   ];
 }
 

@@ -1,10 +1,10 @@
 /**
- * The public chat endpoint of one region: ACME ClusterIssuer, Certificate for both hostnames,
- * and a Gateway + HTTPRoute or an Ingress to the chat backend. A leaving region keeps only the
+ * The public chat endpoint of one region: ACME ClusterIssuer, Certificates, and a Gateway with
+ * one HTTPRoute per hostname or one Ingress per hostname (names.ts chatRoutes) to the chat backend. A leaving region keeps only the
  * ClusterIssuer, so ArgoCD prunes its Gateway, route and Certificate before the region goes.
  */
 import { Construct } from 'constructs';
-import { chatGlobalHost, chatRegionHost, ChatEndpointNames, Labels, acmeClusterIssuerName } from '../../regions/names.js';
+import { ChatEndpointNames, Labels, acmeClusterIssuerName } from '../../regions/names.js';
 import type { PlatformConfig } from '../../regions/schema.js';
 import { regionOf, type ComponentProps } from '../component.js';
 import { SecretRequirement } from '../output.js';
@@ -13,7 +13,7 @@ import { ChatCertificate } from './certificate.js';
 import type { EndpointConfig } from './config.js';
 import { ChatGateway, ChatHttpRoute } from './gateway.js';
 import { ChatIngress } from './ingress.js';
-import { acmeAccountKeySecret } from './names.js';
+import { acmeAccountKeySecret, chatRoutes } from './names.js';
 
 export const COMPONENT = 'chat-endpoint';
 
@@ -21,11 +21,6 @@ export const COMPONENT = 'chat-endpoint';
 export function endpointOf(c: PlatformConfig): EndpointConfig {
   if (!c.endpoint) throw new Error(`${COMPONENT}: endpoint is not configured (add an endpoint block to the config)`);
   return c.endpoint;
-}
-
-/** Both hostnames of a region's endpoint: region-pinned first, then the global one. */
-export function endpointHosts(e: Pick<EndpointConfig, 'domain'>, regionName: string): string[] {
-  return [chatRegionHost(e.domain, regionName), chatGlobalHost(e.domain)];
 }
 
 export class EndpointRegion extends Construct {
@@ -60,28 +55,38 @@ export class EndpointRegion extends Construct {
     }
     if (region.state !== 'active') return;
 
-    const hosts = endpointHosts(e, region.name);
-    new ChatCertificate(scope, 'certificate', { platform: c.platform, namespace: ns, hosts, labels });
-    new SecretRequirement(this, 'tls', {
-      cluster: region.cluster,
-      namespace: ns,
-      name: ChatEndpointNames.tlsSecret,
-      keys: ['tls.crt', 'tls.key'],
-      usedBy: `the public endpoint (${e.kind === 'gateway' ? `Gateway ${ChatEndpointNames.gateway}` : `Ingress ${ChatEndpointNames.route}`}, ${hosts.join(', ')})`,
-      createdBy: `cert-manager (Certificate ${ChatEndpointNames.certificate}, ClusterIssuer ${issuer})`,
-    });
-    if (e.kind === 'gateway') {
-      new ChatGateway(scope, 'gateway', { namespace: ns, className: e.className, http01Listener: e.acme.solver === 'http01', labels });
-      new ChatHttpRoute(scope, 'route', { namespace: ns, hosts, labels });
-    } else {
-      new ChatIngress(scope, 'ingress', {
+    const routes = chatRoutes(c, region.name);
+    const certificates = [
+      { name: ChatEndpointNames.certificate, secretName: ChatEndpointNames.tlsSecret },
+      { name: ChatEndpointNames.peersCertificate, secretName: ChatEndpointNames.peersTlsSecret },
+    ];
+    for (const cert of certificates) {
+      const hosts = routes.filter((r) => r.tlsSecret === cert.secretName).map((r) => r.host);
+      if (hosts.length === 0) continue;
+      new ChatCertificate(scope, `certificate-${cert.name}`, { platform: c.platform, name: cert.name, secretName: cert.secretName, namespace: ns, hosts, labels });
+      new SecretRequirement(this, `tls-${cert.name}`, {
+        cluster: region.cluster,
         namespace: ns,
-        className: e.className,
-        hosts,
-        idleTimeoutSeconds: e.idleTimeoutSeconds,
-        extraAnnotations: e.ingressAnnotations,
-        labels,
+        name: cert.secretName,
+        keys: ['tls.crt', 'tls.key'],
+        usedBy: `the public endpoint (${e.kind === 'gateway' ? `Gateway ${ChatEndpointNames.gateway}` : 'Ingress'}: ${hosts.join(', ')})`,
+        createdBy: `cert-manager (Certificate ${cert.name}, ClusterIssuer ${issuer})`,
       });
+    }
+    if (e.kind === 'gateway') {
+      new ChatGateway(scope, 'gateway', { namespace: ns, className: e.className, routes, http01Listener: e.acme.solver === 'http01', labels });
+      for (const route of routes) new ChatHttpRoute(scope, `route-${route.name}`, { namespace: ns, route, labels });
+    } else {
+      for (const route of routes) {
+        new ChatIngress(scope, `ingress-${route.name}`, {
+          namespace: ns,
+          className: e.className,
+          route,
+          idleTimeoutSeconds: e.idleTimeoutSeconds,
+          extraAnnotations: e.ingressAnnotations,
+          labels,
+        });
+      }
     }
   }
 }

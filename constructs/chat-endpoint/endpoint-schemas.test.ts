@@ -66,11 +66,12 @@ const BASE = { domain: 'chat-test.example.org', className: 'my-class', acme: { e
 
 /** Every branch: both kinds, both solvers, both DNS-01 providers, a known and an unknown ingress class. */
 const VARIANTS: Array<[string, () => PlatformConfig]> = [
+  ...[2, 12].map((n): [string, () => PlatformConfig] => [`gateway, dns01 cloudflare, ${n} regions`, () => withEndpoint(n, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })]),
   ['default config (gateway, http01)', () => loadConfigFile(DEFAULT_CONFIG_PATH)],
   ['gateway, dns01 route53', () => withEndpoint(3, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'route53', credentialsSecret: 'route53-creds', route53: { region: 'eu-central-1', hostedZoneID: 'Z0123456789ABC' } } } })],
-  ['gateway, dns01 cloudflare', () => withEndpoint(2, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })],
-  ['ingress nginx, http01', () => withEndpoint(2, { ...BASE, kind: 'ingress', className: 'nginx', idleTimeoutSeconds: 7200 })],
-  ['ingress (unknown class), dns01 cloudflare, extra annotations', () => withEndpoint(1, { ...BASE, kind: 'ingress', ingressAnnotations: { 'example.com/idle': '3600' }, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })],
+  ['gateway, dns01 cloudflare, 1 region', () => withEndpoint(1, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })],
+  ['ingress nginx, http01', () => withEndpoint(3, { ...BASE, kind: 'ingress', className: 'nginx', idleTimeoutSeconds: 7200 })],
+  ['ingress (unknown class), dns01 cloudflare, extra annotations', () => withEndpoint(3, { ...BASE, kind: 'ingress', ingressAnnotations: { 'example.com/idle': '3600' }, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })],
 ];
 
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
@@ -139,90 +140,105 @@ describe('public endpoint objects against the upstream schemas', () => {
     expect([...byCluster.keys()].sort()).toEqual(active.map((r) => r.cluster).sort());
     for (const r of active) {
       const objs = byCluster.get(r.cluster)!;
-      const kinds = objs.map((o) => o.kind).sort();
-      expect(kinds).toEqual(e.kind === 'gateway' ? ['Certificate', 'ClusterIssuer', 'Gateway', 'HTTPRoute'] : ['Certificate', 'ClusterIssuer', 'Ingress']);
       for (const o of objs) {
         if (o.kind === 'Ingress') {
-          expect(ingressProblems(o), `${r.cluster} Ingress`).toEqual([]);
+          expect(ingressProblems(o), `${r.cluster} Ingress ${o.metadata.name}`).toEqual([]);
           continue;
         }
         const validate = validators.get(o.kind)!;
-        expect(validate(o), `${r.cluster} ${o.kind}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+        expect(validate(o), `${r.cluster} ${o.kind} ${o.metadata.name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      }
+      const named = (kind: string) => new Map(objs.filter((o) => o.kind === kind).map((o) => [o.metadata.name as string, o]));
+
+      // Hostnames and names written out from the config, not computed by the code under test:
+      // the global name and this region's pinned name (certificate chat), and with DNS-01 every
+      // other active region's pinned name too (certificate chat-peers), one route each.
+      const global = `chat.${e.domain}`;
+      const own = `chat.${r.name}.${e.domain}`;
+      const peers = e.acme.solver === 'dns01' ? active.filter((x) => x !== r).map((x) => ({ route: `chat-${x.name}`, host: `chat.${x.name}.${e.domain}` })) : [];
+      const expectedRoutes = [{ route: 'chat', host: global, secret: 'chat-tls' }, { route: `chat-${r.name}`, host: own, secret: 'chat-tls' }, ...peers.map((p) => ({ ...p, secret: 'chat-peers-tls' }))];
+
+      const certs = named('Certificate');
+      expect([...certs.keys()].sort()).toEqual(peers.length > 0 ? ['chat', 'chat-peers'] : ['chat']);
+      expect(certs.get('chat')!.spec.dnsNames).toEqual([global, own]);
+      if (peers.length > 0) expect(certs.get('chat-peers')!.spec.dnsNames).toEqual(peers.map((p) => p.host));
+      for (const cert of certs.values()) {
+        expect(cert.metadata.namespace).toBe(c.app.namespace);
+        expect(cert.spec.secretName).toBe(`${cert.metadata.name}-tls`);
+        expect(cert.spec.issuerRef).toEqual({ group: 'cert-manager.io', kind: 'ClusterIssuer', name: `${c.platform}-acme` });
       }
 
-      // Hostnames written out from the config, not computed by the code under test.
-      const hosts = [`chat.${r.name}.${e.domain}`, `chat.${e.domain}`];
-      const cert = objs.find((o) => o.kind === 'Certificate')!;
-      expect(cert.spec.dnsNames).toEqual(hosts);
-      expect(cert.metadata).toMatchObject({ name: 'chat', namespace: c.app.namespace });
-      expect(cert.spec.secretName).toBe('chat-tls');
-      expect(cert.spec.issuerRef).toEqual({ group: 'cert-manager.io', kind: 'ClusterIssuer', name: `${c.platform}-acme` });
-
-      const issuer = objs.find((o) => o.kind === 'ClusterIssuer')!;
-      expect(issuer.metadata.name).toBe(`${c.platform}-acme`);
+      const issuer = named('ClusterIssuer').get(`${c.platform}-acme`)!;
       expect(issuer.spec.acme).toMatchObject({ server: e.acme.server, email: e.acme.email });
-      const solver = issuer.spec.acme.solvers[0];
       expect(issuer.spec.acme.solvers).toHaveLength(1);
+      const solver = issuer.spec.acme.solvers[0];
 
-      // The chat Service the chat component emits in the same cluster, and its container port.
-      const chatObjs = objectsOf(files, 'chat').get(r.cluster)!;
-      const service = chatObjs.find((o) => o.kind === 'Service')!;
+      // The chat Service the chat component emits in the same cluster.
+      const service = objectsOf(files, 'chat').get(r.cluster)!.find((o) => o.kind === 'Service')!;
       const servicePorts = new Set(service.spec.ports.map((p: Obj) => p.port));
       const paths = ['/ws', '/readyz'];
+      const routeKind = e.kind === 'gateway' ? 'HTTPRoute' : 'Ingress';
+      const routes = named(routeKind);
+      expect(objs.map((o) => o.kind).sort()).toEqual(
+        [...certs.keys()].map(() => 'Certificate').concat('ClusterIssuer', e.kind === 'gateway' ? ['Gateway'] : [], expectedRoutes.map(() => routeKind)).sort(),
+      );
+      expect([...routes.keys()].sort()).toEqual(expectedRoutes.map((x) => x.route).sort());
 
       if (e.kind === 'gateway') {
-        const gw = objs.find((o) => o.kind === 'Gateway')!;
-        const route = objs.find((o) => o.kind === 'HTTPRoute')!;
-        expect(gw.metadata).toMatchObject({ name: 'chat', namespace: c.app.namespace });
+        const gw = named('Gateway').get('chat')!;
+        expect(gw.metadata.namespace).toBe(c.app.namespace);
         expect(gw.spec.gatewayClassName).toBe(e.className);
-        const https = gw.spec.listeners.find((l: Obj) => l.port === 443);
-        expect(https).toMatchObject({ protocol: 'HTTPS', tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'chat-tls' }] } });
-        for (const l of gw.spec.listeners) expect(l.allowedRoutes.namespaces).toEqual({ from: 'Same' });
-        // The listeners' CEL rules (x-kubernetes-validations; ajv does not run them), written out.
         const listeners = gw.spec.listeners as Obj[];
+        for (const l of listeners) expect(l.allowedRoutes.namespaces).toEqual({ from: 'Same' });
+        // The listeners' CEL rules (x-kubernetes-validations; ajv does not run them), written out.
         expect(new Set(listeners.map((l) => l.name)).size).toBe(listeners.length);
         expect(new Set(listeners.map((l) => `${l.port}/${l.protocol}/${l.hostname ?? ''}`)).size).toBe(listeners.length);
         for (const l of listeners) if (['HTTP', 'TCP', 'UDP'].includes(l.protocol)) expect(l.tls).toBeUndefined();
-        // Port 80 exists only for the HTTP-01 challenge, and the chat route never attaches to it.
-        expect(gw.spec.listeners.map((l: Obj) => l.port).sort()).toEqual(e.acme.solver === 'http01' ? [443, 80] : [443]);
-        expect(route.metadata).toMatchObject({ name: 'chat', namespace: c.app.namespace });
-        expect(route.spec.hostnames).toEqual(hosts);
-        expect(route.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gw.metadata.name, sectionName: https.name }]);
-        expect(route.spec.rules.flatMap((rule: Obj) => rule.matches.map((m: Obj) => m.path))).toEqual(paths.map((value) => ({ type: 'Exact', value })));
-        for (const rule of route.spec.rules) {
-          for (const b of rule.backendRefs) {
-            expect(b.name).toBe(service.metadata.name);
-            expect(servicePorts.has(b.port), `backend port ${b.port} is a port of Service ${service.metadata.name}`).toBe(true);
+        // Port 80 only for the HTTP-01 challenge, without a hostname; no chat route attaches to it.
+        const http = listeners.filter((l) => l.port === 80);
+        expect(http.map((l) => [l.protocol, l.hostname])).toEqual(e.acme.solver === 'http01' ? [['HTTP', undefined]] : []);
+        for (const x of expectedRoutes) {
+          const route = routes.get(x.route)!;
+          const listener = listeners.find((l) => l.hostname === x.host)!;
+          expect(listener, `listener for ${x.host}`).toMatchObject({ port: 443, protocol: 'HTTPS', tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: x.secret }] } });
+          expect(certs.get(x.secret.replace(/-tls$/, ''))!.spec.dnsNames).toContain(x.host);
+          expect(route.metadata.namespace).toBe(c.app.namespace);
+          expect(route.spec.hostnames).toEqual([x.host]);
+          expect(route.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gw.metadata.name, sectionName: listener.name }]);
+          expect(route.spec.rules.flatMap((rule: Obj) => rule.matches.map((m: Obj) => m.path))).toEqual(paths.map((value) => ({ type: 'Exact', value })));
+          for (const rule of route.spec.rules) {
+            for (const b of rule.backendRefs) {
+              expect(b.name).toBe(service.metadata.name);
+              expect(servicePorts.has(b.port), `backend port ${b.port} is a port of Service ${service.metadata.name}`).toBe(true);
+            }
           }
+          // The WebSocket rule must not be cut by a request timeout: "0s" disables it (GEP-1742).
+          expect(route.spec.rules.find((rule: Obj) => rule.matches[0].path.value === '/ws').timeouts).toEqual({ request: '0s' });
         }
-        // The WebSocket rule must not be cut by a request timeout: "0s" disables it (GEP-1742).
-        const ws = route.spec.rules.find((rule: Obj) => rule.matches[0].path.value === '/ws');
-        expect(ws.timeouts).toEqual({ request: '0s' });
         if (e.acme.solver === 'http01') {
-          const http = gw.spec.listeners.find((l: Obj) => l.port === 80);
           expect(solver.http01.gatewayHTTPRoute.parentRefs).toEqual([
-            { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gw.metadata.name, namespace: c.app.namespace, sectionName: http.name },
+            { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gw.metadata.name, namespace: c.app.namespace, sectionName: http[0]!.name },
           ]);
         }
       } else {
-        const ing = objs.find((o) => o.kind === 'Ingress')!;
-        expect(ing.metadata).toMatchObject({ name: 'chat', namespace: c.app.namespace });
-        expect(ing.spec.ingressClassName).toBe(e.className);
-        expect(ing.spec.tls).toEqual([{ hosts, secretName: 'chat-tls' }]);
-        expect(ing.spec.rules.map((x: Obj) => x.host)).toEqual(hosts);
-        for (const rule of ing.spec.rules) {
-          expect(rule.http.paths.map((p: Obj) => [p.path, p.pathType])).toEqual(paths.map((p) => [p, 'Exact']));
-          for (const p of rule.http.paths) {
-            expect(p.backend.service.name).toBe(service.metadata.name);
-            expect(servicePorts.has(p.backend.service.port.number)).toBe(true);
-          }
-        }
         const seconds = String(e.idleTimeoutSeconds);
         const expected =
           e.className === 'nginx'
             ? { 'nginx.ingress.kubernetes.io/proxy-read-timeout': seconds, 'nginx.ingress.kubernetes.io/proxy-send-timeout': seconds }
             : {};
-        expect(ing.metadata.annotations ?? {}).toEqual({ ...expected, ...e.ingressAnnotations });
+        for (const x of expectedRoutes) {
+          const ing = routes.get(x.route)!;
+          expect(ing.metadata.namespace).toBe(c.app.namespace);
+          expect(ing.spec.ingressClassName).toBe(e.className);
+          expect(ing.spec.tls).toEqual([{ hosts: [x.host], secretName: x.secret }]);
+          expect(ing.spec.rules.map((y: Obj) => y.host)).toEqual([x.host]);
+          for (const p of ing.spec.rules[0].http.paths) {
+            expect(p.backend.service.name).toBe(service.metadata.name);
+            expect(servicePorts.has(p.backend.service.port.number)).toBe(true);
+          }
+          expect(ing.spec.rules[0].http.paths.map((p: Obj) => [p.path, p.pathType])).toEqual(paths.map((p) => [p, 'Exact']));
+          expect(ing.metadata.annotations ?? {}).toEqual({ ...expected, ...e.ingressAnnotations });
+        }
         if (e.acme.solver === 'http01') expect(solver).toEqual({ http01: { ingress: { ingressClassName: e.className } } });
       }
 
@@ -252,7 +268,23 @@ describe('public endpoint placement, Secrets, AppProject', () => {
     const byCluster = endpointObjects(renderDist(c));
     expect(byCluster.has('astring-r2')).toBe(false);
     expect(byCluster.get('astring-r3')!.map((o) => o.kind)).toEqual(['ClusterIssuer']);
-    expect(byCluster.get('astring-r1')!.map((o) => o.kind).sort()).toEqual(['Certificate', 'ClusterIssuer', 'Gateway', 'HTTPRoute']);
+    expect(byCluster.get('astring-r1')!.map((o) => `${o.kind} ${o.metadata.name}`).sort()).toEqual(['Certificate chat', 'ClusterIssuer astring-acme', 'Gateway chat', 'HTTPRoute chat', 'HTTPRoute chat-r1']);
+  });
+
+  it('with DNS-01 every active region serves every active pinned name; joining and leaving regions\' names are nowhere', () => {
+    const input = inputWithRegions(4);
+    input.endpoint = { ...BASE, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } };
+    input.regions[1] = { ...input.regions[1]!, state: 'joining', syncFrom: 'r1' };
+    input.regions[2] = { ...input.regions[2]!, state: 'leaving' };
+    const byCluster = endpointObjects(renderDist(configFrom(input)));
+    expect([...byCluster.keys()].sort()).toEqual(['astring-r1', 'astring-r3', 'astring-r4']);
+    const routes = (cluster: string) => byCluster.get(cluster)!.filter((o) => o.kind === 'HTTPRoute').flatMap((o) => o.spec.hostnames).sort();
+    const expected = ['chat.chat-test.example.org', 'chat.r1.chat-test.example.org', 'chat.r4.chat-test.example.org'];
+    expect(routes('astring-r1')).toEqual(expected);
+    expect(routes('astring-r4')).toEqual(expected);
+    const peers = (cluster: string) => byCluster.get(cluster)!.find((o) => o.kind === 'Certificate' && o.metadata.name === 'chat-peers')!.spec.dnsNames;
+    expect(peers('astring-r1')).toEqual(['chat.r4.chat-test.example.org']);
+    expect(peers('astring-r4')).toEqual(['chat.r1.chat-test.example.org']);
   });
 
   it('without an endpoint block there is no endpoint anywhere', () => {

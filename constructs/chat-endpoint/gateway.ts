@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { CHAT_BACKEND, CHAT_SERVICE_PORT, ChatEndpointNames } from '../../regions/names.js';
-import { LISTENERS, PUBLIC_PATHS } from './names.js';
+import { HTTP01_LISTENER, PUBLIC_PATHS, type ChatRoute } from './names.js';
 
 const GATEWAY_API = 'gateway.networking.k8s.io';
 
@@ -11,14 +11,17 @@ const ALLOWED_ROUTES = { namespaces: { from: 'Same' }, kinds: [{ group: GATEWAY_
 export interface ChatGatewayProps {
   readonly namespace: string;
   readonly className: string;
+  /** One HTTPS listener per route (its hostname, its certificate). */
+  readonly routes: readonly ChatRoute[];
   /** Add the plain-HTTP listener on port 80 that cert-manager's HTTP-01 challenge route attaches to. */
   readonly http01Listener: boolean;
   readonly labels: Readonly<Record<string, string>>;
 }
 
 /**
- * The region's Gateway: HTTPS on 443 terminating with the `chat-tls` certificate (both
- * hostnames; the HTTPRoute's hostnames select), plus port 80 only for HTTP-01 challenges.
+ * The region's Gateway: per hostname an HTTPS listener on 443 named after its route,
+ * terminating TLS with the certificate that covers it (one certificate per listener: several
+ * on one listener is implementation-specific), plus port 80 only for HTTP-01 challenges.
  */
 export class ChatGateway extends ApiObject {
   constructor(scope: Construct, id: string, props: ChatGatewayProps) {
@@ -29,14 +32,15 @@ export class ChatGateway extends ApiObject {
       spec: {
         gatewayClassName: props.className,
         listeners: [
-          {
-            name: LISTENERS.https,
+          ...props.routes.map((r) => ({
+            name: r.name,
+            hostname: r.host,
             protocol: 'HTTPS',
             port: 443,
-            tls: { mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: ChatEndpointNames.tlsSecret }] },
+            tls: { mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: r.tlsSecret }] },
             allowedRoutes: ALLOWED_ROUTES,
-          },
-          ...(props.http01Listener ? [{ name: LISTENERS.http, protocol: 'HTTP', port: 80, allowedRoutes: ALLOWED_ROUTES }] : []),
+          })),
+          ...(props.http01Listener ? [{ name: HTTP01_LISTENER, protocol: 'HTTP', port: 80, allowedRoutes: ALLOWED_ROUTES }] : []),
         ],
       },
     });
@@ -45,17 +49,16 @@ export class ChatGateway extends ApiObject {
 
 export interface ChatHttpRouteProps {
   readonly namespace: string;
-  /** Region-pinned hostname first, then the global one. */
-  readonly hosts: readonly string[];
+  readonly route: ChatRoute;
   readonly labels: Readonly<Record<string, string>>;
 }
 
 /**
- * HTTPRoute `chat`: the WebSocket path and /readyz of both hostnames to the chat backend's
- * Service. The WebSocket rule sets `timeouts.request: 0s` (the spec: zero SHOULD disable the
- * timeout; an unset one is implementation-specific, and an implementation may count the whole
- * upgraded connection as the request). The standard channel has no idle timeout: the backend's
- * 30 s pings keep a socket from looking idle (README "Public endpoint and TLS").
+ * The HTTPRoute of one hostname: the WebSocket path and /readyz to the chat backend's Service,
+ * attached to its own listener. The WebSocket rule sets `timeouts.request: 0s` (the spec: zero
+ * SHOULD disable the timeout; an unset one is implementation-specific, and an implementation may
+ * count the whole upgraded connection as the request). The standard channel has no idle
+ * timeout: the backend's 30 s pings keep a socket from looking idle (README "Public endpoint and TLS").
  */
 export class ChatHttpRoute extends ApiObject {
   constructor(scope: Construct, id: string, props: ChatHttpRouteProps) {
@@ -63,10 +66,10 @@ export class ChatHttpRoute extends ApiObject {
     super(scope, id, {
       apiVersion: `${GATEWAY_API}/v1`,
       kind: 'HTTPRoute',
-      metadata: { name: ChatEndpointNames.route, namespace: props.namespace, labels: { ...props.labels } },
+      metadata: { name: props.route.name, namespace: props.namespace, labels: { ...props.labels } },
       spec: {
-        parentRefs: [{ group: GATEWAY_API, kind: 'Gateway', name: ChatEndpointNames.gateway, sectionName: LISTENERS.https }],
-        hostnames: [...props.hosts],
+        parentRefs: [{ group: GATEWAY_API, kind: 'Gateway', name: ChatEndpointNames.gateway, sectionName: props.route.name }],
+        hostnames: [props.route.host],
         rules: [
           {
             name: 'websocket',

@@ -1,14 +1,14 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { CHAT_BACKEND, CHAT_SERVICE_PORT, ChatEndpointNames } from '../../regions/names.js';
+import { CHAT_BACKEND, CHAT_SERVICE_PORT } from '../../regions/names.js';
 import { idleTimeoutAnnotations } from './ingress-classes.js';
-import { PUBLIC_PATHS } from './names.js';
+import { PUBLIC_PATHS, type ChatRoute } from './names.js';
 
 export interface ChatIngressProps {
   readonly namespace: string;
   readonly className: string;
-  /** Region-pinned hostname first, then the global one. */
-  readonly hosts: readonly string[];
+  /** The one hostname of this Ingress, and its certificate's Secret. */
+  readonly route: ChatRoute;
   readonly idleTimeoutSeconds: number;
   /** `endpoint.ingressAnnotations`, added after (and so over) the known class's own. */
   readonly extraAnnotations: Readonly<Record<string, string>>;
@@ -16,8 +16,8 @@ export interface ChatIngressProps {
 }
 
 /**
- * Ingress `chat` (networking.k8s.io/v1): TLS with `chat-tls` for both hostnames, the WebSocket
- * path and /readyz to the chat backend's Service, and the idle-timeout annotations its class
+ * The Ingress of one hostname (networking.k8s.io/v1): TLS with the certificate that covers it,
+ * the WebSocket path and /readyz to the chat backend's Service, and the idle-timeout annotations its class
  * needs (ingress-classes.ts). No `cert-manager.io/*` annotation: the Certificate is explicit.
  * Typed by cdk8s-plus' Kubernetes API (KubeIngress), so a wrong shape does not compile.
  */
@@ -31,15 +31,15 @@ export class ChatIngress extends k8s.KubeIngress {
     }));
     super(scope, id, {
       metadata: {
-        name: ChatEndpointNames.route,
+        name: props.route.name,
         namespace: props.namespace,
         labels: { ...props.labels },
         ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       },
       spec: {
         ingressClassName: props.className,
-        tls: [{ hosts: [...props.hosts], secretName: ChatEndpointNames.tlsSecret }],
-        rules: props.hosts.map((host) => ({ host, http: { paths } })),
+        tls: [{ hosts: [props.route.host], secretName: props.route.tlsSecret }],
+        rules: [{ host: props.route.host, http: { paths } }],
       },
     });
   }

@@ -2,11 +2,11 @@
  * Names only the public endpoint uses (the shared ones are in regions/names.ts), and the
  * reference other components (k8gb's Gslb, external-dns) take to the route.
  */
-import { ChatEndpointNames } from '../../regions/names.js';
+import { chatGlobalHost, chatRegionHost, chatRegionRouteName, ChatEndpointNames } from '../../regions/names.js';
 import type { PlatformConfig } from '../../regions/schema.js';
 
-/** The Gateway's listener names: the HTTPRoute attaches to `https`, cert-manager's HTTP-01 route to `http`. */
-export const LISTENERS = { https: 'https', http: 'http' } as const;
+/** The Gateway's plain-HTTP listener, for cert-manager's HTTP-01 route only (each HTTPS listener is named after its route). */
+export const HTTP01_LISTENER = 'http';
 
 /**
  * Paths the public endpoint routes to the chat backend, each matched exactly: the WebSocket
@@ -20,7 +20,47 @@ export function acmeAccountKeySecret(platform: string): string {
   return `${platform}-acme-account-key`;
 }
 
-/** What the route of the public endpoint is, for objects that point at it (k8gb `Gslb.spec.resourceRef`). */
+/** One route of the public endpoint: one hostname each (k8gb makes records for every host of a referenced route). */
+export interface ChatRoute {
+  /** HTTPRoute / Ingress name, and the Gateway listener's name. */
+  readonly name: string;
+  readonly host: string;
+  /** `global`: `chat.<domain>`; `region`: `chat.<pinnedTo>.<domain>`. */
+  readonly scope: 'global' | 'region';
+  /** The region a `region` route's name is pinned to (this region, or a peer it serves on failover). */
+  readonly pinnedTo?: string;
+  /** Secret of the certificate that covers `host`. */
+  readonly tlsSecret: string;
+}
+
+/** Active regions in ordinal order: their pinned names are served. */
+const activeRegions = (c: Pick<PlatformConfig, 'regions'>) => c.regions.filter((r) => r.state === 'active').sort((a, b) => a.ordinal - b.ordinal);
+
+/**
+ * The routes `regionName` serves when it is active: the global name, its own pinned name and,
+ * with DNS-01, every other active region's pinned name (so a failed-over pinned name lands on a
+ * listener with a valid certificate; HTTP-01 cannot validate a name that resolves elsewhere).
+ * Empty without `endpoint`.
+ */
+export function chatRoutes(c: Pick<PlatformConfig, 'endpoint' | 'regions'>, regionName: string): ChatRoute[] {
+  const e = c.endpoint;
+  if (!e) return [];
+  const pinned = (name: string, tlsSecret: string): ChatRoute => ({
+    name: chatRegionRouteName(name),
+    host: chatRegionHost(e.domain, name),
+    scope: 'region',
+    pinnedTo: name,
+    tlsSecret,
+  });
+  const peers = e.acme.solver === 'dns01' ? activeRegions(c).filter((r) => r.name !== regionName) : [];
+  return [
+    { name: ChatEndpointNames.route, host: chatGlobalHost(e.domain), scope: 'global', tlsSecret: ChatEndpointNames.tlsSecret },
+    pinned(regionName, ChatEndpointNames.tlsSecret),
+    ...peers.map((r) => pinned(r.name, ChatEndpointNames.peersTlsSecret)),
+  ];
+}
+
+/** What a route of the public endpoint is, for objects that point at it (k8gb `Gslb.spec.resourceRef`). */
 export interface ChatRouteRef {
   readonly apiVersion: 'gateway.networking.k8s.io/v1' | 'networking.k8s.io/v1';
   readonly kind: 'HTTPRoute' | 'Ingress';
@@ -28,11 +68,21 @@ export interface ChatRouteRef {
   readonly namespace: string;
 }
 
-/** The route of the public endpoint in every active region: an HTTPRoute (kind gateway) or an Ingress; undefined without `endpoint`. */
-export function chatRouteRef(c: Pick<PlatformConfig, 'endpoint' | 'app'>): ChatRouteRef | undefined {
+/**
+ * The route object of one hostname in every region that serves it: the global name's
+ * (`scope: 'global'`) or `chat.<regionName>.<domain>`'s (`scope: 'region'`). Undefined without `endpoint`.
+ */
+export function chatRouteRefFor(c: Pick<PlatformConfig, 'endpoint' | 'app'>, scope: 'global' | 'region', regionName?: string): ChatRouteRef | undefined {
   if (!c.endpoint) return undefined;
+  if (scope === 'region' && regionName === undefined) throw new Error("chatRouteRefFor: scope 'region' needs the region name the host is pinned to");
+  const name = scope === 'global' ? ChatEndpointNames.route : chatRegionRouteName(regionName!);
   const namespace = c.app.namespace;
   return c.endpoint.kind === 'gateway'
-    ? { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', name: ChatEndpointNames.route, namespace }
-    : { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: ChatEndpointNames.route, namespace };
+    ? { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', name, namespace }
+    : { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name, namespace };
+}
+
+/** The global name's route (chatRouteRefFor(c, 'global')). */
+export function chatRouteRef(c: Pick<PlatformConfig, 'endpoint' | 'app'>): ChatRouteRef | undefined {
+  return chatRouteRefFor(c, 'global');
 }
