@@ -1,0 +1,31 @@
+/** What the endpoint asks of cert-manager's values: Gateway API support only where HTTP-01 goes through a Gateway, and never on the management cluster. */
+import { describe, expect, it } from 'vitest';
+import type { PlatformConfigInput } from '../../regions/schema.js';
+import { configWithRegions } from '../../test/helpers.js';
+import { Placement } from '../component.js';
+import { endpointCertManagerValues } from './cert-manager-values.js';
+
+const ENABLE = { config: { apiVersion: 'controller.config.cert-manager.io/v1alpha1', kind: 'ControllerConfiguration', enableGatewayAPI: true } };
+
+const cases: Array<[string, (e: NonNullable<PlatformConfigInput['endpoint']>) => void, object]> = [
+  ['gateway + http01', () => undefined, ENABLE],
+  ['gateway + dns01', (e) => void ((e.acme.solver = 'dns01'), (e.acme.dns01 = { provider: 'cloudflare', credentialsSecret: 'cf' })), {}],
+  ['ingress + http01', (e) => void (e.kind = 'ingress'), {}],
+];
+
+describe('endpointCertManagerValues', () => {
+  it.each(cases)('%s', (_name, mutate, inRegions) => {
+    const c = configWithRegions(2, (input) => {
+      input.endpoint = { domain: 'example.org', kind: 'gateway', className: 'eg', acme: { email: 'ops@example.org' } };
+      mutate(input.endpoint);
+    });
+    for (const t of Placement.regions(c)) expect(endpointCertManagerValues(c, t), t.cluster).toEqual(inRegions);
+    // cert-manager crash-loops with enableGatewayAPI where the Gateway API CRDs are missing.
+    for (const t of Placement.management(c)) expect(endpointCertManagerValues(c, t)).toEqual({});
+  });
+
+  it('is empty without an endpoint', () => {
+    const c = configWithRegions(1, (input) => void delete input.endpoint);
+    for (const t of Placement.everywhere(c)) expect(endpointCertManagerValues(c, t)).toEqual({});
+  });
+});
