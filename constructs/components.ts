@@ -10,6 +10,7 @@ import { certManager } from './cert-manager/component.js';
 import { chatEndpoint } from './chat-endpoint/component.js';
 import { chat } from './chat/component.js';
 import { cnpgOperator } from './cnpg-operator/component.js';
+import { externalSecrets } from './external-secrets/component.js';
 import type { ComponentDefinition } from './component.js';
 import { k8ssandraOperator } from './k8ssandra-operator/component.js';
 import { nats } from './nats/component.js';
@@ -28,4 +29,6 @@ export const COMPONENTS: readonly ComponentDefinition[] = [
   cassandraBackups,
   chat,
   chatEndpoint,
+  // Last: it reads every other component's SecretRequirements (keep new components above it).
+  externalSecrets,
 ];

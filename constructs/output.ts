@@ -77,6 +77,34 @@ export interface SecretRequirementProps {
   readonly createdBy?: string;
   /** Set when the value must be byte-identical across clusters (shared credentials, CA). */
   readonly sameAcross?: string;
+  /**
+   * With `sameAcross`: how far the copies of this Secret (same name) must agree. `platform`: one
+   * value in every cluster; `cluster`: the copies within one cluster agree, each cluster has its
+   * own. A secret store then keeps one remote key per group. @default 'platform'
+   */
+  readonly sameWithin?: 'platform' | 'cluster';
+  /**
+   * Set when the value is random and nobody needs to know it (a password the platform alone
+   * uses): a generator may make it. `key` holds the random value; `fixed` gives the other keys
+   * their non-secret values (a user name). Absent: a person (or a store) supplies the value.
+   */
+  readonly generated?: GeneratedValue;
+}
+
+/** A Secret whose value is random: which key is generated, and the other keys' fixed values. */
+export interface GeneratedValue {
+  /** The key that holds the random value (letters only, 32 characters when a generator makes it). */
+  readonly key: string;
+  /** Non-secret values of the other keys, e.g. `{ username: 'astring-superuser' }`. @default {} */
+  readonly fixed?: Readonly<Record<string, string>>;
+}
+
+/** Where a Secret's value comes from when something other than a person provides it (SECRETS.md). */
+export interface SecretSource {
+  /** The phrase SECRETS.md shows, e.g. "from store key `astring/shared/nats-gateway-auth`". */
+  readonly description: string;
+  /** The secret store's key the value is read from (one property per Secret key), if any. */
+  readonly storeKey?: string;
 }
 
 /** A Secret that must exist for the platform to run. Never holds a value: dist/ carries no credentials. */
@@ -88,6 +116,9 @@ export class SecretRequirement extends Construct {
   public readonly usedBy: string;
   public readonly createdBy: string;
   public readonly sameAcross: string | undefined;
+  public readonly sameWithin: 'platform' | 'cluster';
+  public readonly generated: GeneratedValue | undefined;
+  private sourceOf: SecretSource | undefined;
 
   constructor(scope: Construct, id: string, props: SecretRequirementProps) {
     super(scope, id);
@@ -99,6 +130,27 @@ export class SecretRequirement extends Construct {
     this.usedBy = props.usedBy;
     this.createdBy = props.createdBy ?? 'you';
     this.sameAcross = props.sameAcross;
+    this.sameWithin = props.sameWithin ?? 'platform';
+    this.generated = props.generated;
+    if (props.generated) {
+      const covered = [props.generated.key, ...Object.keys(props.generated.fixed ?? {})].sort();
+      if (covered.join() !== [...props.keys].sort().join()) {
+        throw new Error(
+          `SecretRequirement ${props.namespace}/${props.name}: generated covers keys [${covered.join(', ')}] but the Secret has [${props.keys.join(', ')}] (name every key once: the random one in generated.key, the others in generated.fixed)`,
+        );
+      }
+    }
+  }
+
+  /** Where the value comes from, once something provides it (an ExternalSecret); undefined: `createdBy`. */
+  get source(): SecretSource | undefined {
+    return this.sourceOf;
+  }
+
+  /** Records who provides this Secret (called by the component that emits its ExternalSecret); once only. */
+  provide(source: SecretSource): void {
+    if (this.sourceOf) throw new Error(`SecretRequirement ${this.namespace}/${this.secretName} in ${this.cluster} is provided twice (${this.sourceOf.description}; ${source.description})`);
+    this.sourceOf = source;
   }
 
   static isSecretRequirement(x: unknown): x is SecretRequirement {

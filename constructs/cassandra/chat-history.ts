@@ -42,6 +42,7 @@ export class ChatHistory extends Construct {
         name: CassandraSecrets.superuser(c),
         keys: ['username', 'password'],
         usedBy: 'k8ssandra-operator (Cassandra superuser; must exist before the K8ssandraCluster syncs, or the operator invents a random password)',
+        generated: { key: 'password', fixed: { username: CassandraSecrets.superuser(c) } },
       });
       return;
     }
@@ -63,6 +64,7 @@ export class ChatHistory extends Construct {
       keys: ['password'],
       usedBy: `bootstrap-cassandra Job (creates role ${c.cassandra.appRole})`,
       sameAcross: 'every copy of cassandra-app-credentials',
+      generated: { key: 'password' },
     });
   }
 }

@@ -237,6 +237,7 @@ export class ChatBackend extends Construct {
       keys: ['user', 'password'],
       usedBy: 'chat backend (NATS client)',
       sameAcross: `nats/${SecretNames.natsClientAuth} of the same cluster`,
+      sameWithin: 'cluster',
     });
     new SecretRequirement(this, 'cassandra-app', {
       cluster: region.cluster,
