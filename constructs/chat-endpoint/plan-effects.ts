@@ -17,7 +17,7 @@ export const routeEffects: EffectsOf = ({ cluster, before: b, after: a }) => {
 
 /** Gateway `chat`: its listeners (and load balancer) come and go with it. */
 export const gatewayEffects: EffectsOf = ({ cluster, before: b, after: a }) => {
-  if (!b) return [`Gateway ${a!['metadata'].name} in ${cluster} is created: its class provisions a listener (usually a load balancer) on 443${(a!['spec']?.listeners ?? []).length > 1 ? ' and 80 (ACME HTTP-01 only)' : ''}`];
+  if (!b) return [`Gateway ${a!['metadata'].name} in ${cluster} is created: its class provisions a listener (usually a load balancer) on 443${(a!['spec']?.listeners ?? []).some((l: DistObject) => l['port'] === 80) ? ' and 80 (ACME HTTP-01 only)' : ''}`];
   if (!a) return [`Gateway ${b['metadata'].name} in ${cluster} is removed with its load balancer: every socket through it is cut`];
   if (b['spec']?.gatewayClassName !== a['spec']?.gatewayClassName) {
     return [`Gateway ${a['metadata'].name} in ${cluster} moves to class ${a['spec']?.gatewayClassName}: it is rebuilt (new address; DNS must follow), sockets are cut`];
