@@ -36,7 +36,7 @@ describe('plan of the public endpoint', () => {
     for (const old of ['r1', 'r2']) {
       const a = p.get(`astring-chat-endpoint-${old}`)!;
       expect(a.added).toEqual([`clusters/astring-${old}/chat-endpoint/httproute-chat-r3.yaml`]);
-      expect(a.changed.sort()).toEqual([`clusters/astring-${old}/chat-endpoint/certificate-chat-peers.yaml`, `clusters/astring-${old}/chat-endpoint/gateway-chat.yaml`]);
+      expect([...a.changed].sort()).toEqual([`clusters/astring-${old}/chat-endpoint/certificate-chat-peers.yaml`, `clusters/astring-${old}/chat-endpoint/gateway-chat.yaml`]);
       expect(a.effects).toContain(`HTTPRoute chat-r3 in astring-${old} opens the region to new WebSocket connections at chat.r3.${DOMAIN} (once its certificate is issued and DNS points here)`);
       expect(a.effects.find((e) => e.startsWith('cert-manager orders a certificate for'))).toContain(`chat.r3.${DOMAIN}`);
     }
