@@ -6,9 +6,9 @@
  * again. The repository holds only the config and dist/ (the generator is this checkout's), so
  * the test needs nothing but git and works from a fresh clone.
  *
- * The base dist also holds values that a careless commit could have put there (a Secret, a token
- * in a values file); the PR removes them, so the plan shows those files: none of the values may
- * appear in the comment.
+ * A second base, branch `leaky`, adds what a careless commit could have put into dist/ (a Secret,
+ * a token and a password in a values file); compared with it, the PR removes them, so the plan
+ * shows those files: none of the values may appear in the comment.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,11 @@ function cli(cwd: string, name: 'synth' | 'plan', args: readonly string[], env: 
 let repo = '';
 const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
 const config = ['--config', 'regions/platform.yaml', '--out', 'dist'];
-const plan = (extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}) => cli(repo, 'plan', [...config, '--base', 'main', '--format', 'markdown', ...extra], env);
+const plan = (extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}, base = 'main') => cli(repo, 'plan', [...config, '--base', base, '--format', 'markdown', ...extra], env);
+
+/** `plan()` on the PR branch against main, run once (after the PR's synth is committed). */
+let planned: Run | undefined;
+const plannedOnce = () => (planned ??= plan());
 
 /** Writes files into the base dist that carry credentials (see the file comment). */
 function plantCredentials(): void {
@@ -70,9 +74,14 @@ beforeAll(() => {
   cpSync(DEFAULT_CONFIG_PATH, join(repo, 'regions/platform.yaml'));
   const base = cli(repo, 'synth', config);
   expect(base.code, base.err).toBe(0);
-  plantCredentials();
   git('add', '-A');
   git('commit', '-qm', 'two regions');
+  // The same base with a careless commit on top (branch leaky), for the redaction test.
+  git('checkout', '-qb', 'leaky');
+  plantCredentials();
+  git('add', '-A');
+  git('commit', '-qm', 'credentials committed by mistake');
+  git('checkout', '-q', 'main');
 
   // The pull request: the default config plus hel1 as add-hel1.yaml has it.
   git('checkout', '-qb', 'add-hel1');
@@ -95,7 +104,7 @@ describe('a pull request that adds a third region', () => {
     expect(synth.code, synth.err).toBe(0);
     git('add', '-A');
     git('commit', '-qm', 'add hel1 (joining)');
-    const r = plan();
+    const r = plannedOnce();
     expect(r.code, r.err).toBe(0);
     const lines = r.out.split('\n');
     expect(lines[0]).toBe('<!-- regionmesh-plan -->');
@@ -113,8 +122,9 @@ describe('a pull request that adds a third region', () => {
     expect(r.out).toContain('+        - name: astring-hel1');
   });
 
-  it('shows no credential: the planted values are in files the plan shows, redacted', () => {
-    const r = plan();
+  it('shows no credential: the values planted in the base are in files the plan shows, redacted', () => {
+    const r = plan([], {}, 'leaky');
+    expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('**- `clusters/astring-mn/chat/secret-legacy-db.yaml`** (removed)');
     expect(r.out).toContain('-  password: <redacted>');
     expect(r.out).toContain('-  DATABASE_URL: <redacted>');
@@ -126,14 +136,14 @@ describe('a pull request that adds a third region', () => {
   });
 
   it('gives the same bytes twice, whatever the locale and time zone', () => {
-    const first = plan();
+    const first = plannedOnce();
     const second = plan([], { LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8', TZ: 'Asia/Ulaanbaatar' });
     expect(second.out).toBe(first.out);
     expect(second.code).toBe(first.code);
   });
 
   it('under a tiny --max-chars keeps the summary whole and names every Application it cut', () => {
-    const whole = plan().out;
+    const whole = plannedOnce().out;
     const summary = whole.slice(0, whole.indexOf('### Changes per Application'));
     const all = [...whole.matchAll(/<details><summary><code>([^<]+)<\/code>/g)].map((m) => m[1]!);
     expect(all.length).toBeGreaterThan(10);
@@ -147,6 +157,24 @@ describe('a pull request that adds a third region', () => {
     expect(Number(note![1])).toBe(all.length);
     const cut = [...note![2]!.matchAll(/`([^`]+)`(?: \(`[^`]+`\))?/g)].map((m) => m[1]!);
     expect(cut).toEqual(all);
+  });
+  it('is the example in README "Pull requests": the summary exactly, the rest trimmed at …', () => {
+    const out = plannedOnce().out;
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Pull requests\n'));
+    const example = /\n````markdown\n([\s\S]*?)\n````\n/.exec(section)?.[1];
+    expect(example, 'README "Pull requests" has a ````markdown example').toBeDefined();
+    const cut = '### Changes per Application';
+    const fresh = `the current output is:\n${out}`;
+    expect(example!.slice(0, example!.indexOf(cut)), `README "Pull requests": update the example's summary; ${fresh}`).toBe(out.slice(0, out.indexOf(cut)));
+    // Every other line of the example is a line of the output, in order.
+    const lines = out.split('\n');
+    let at = 0;
+    for (const line of example!.slice(example!.indexOf(cut)).split('\n').filter((l) => l !== '…')) {
+      while (at < lines.length && lines[at] !== line) at++;
+      expect(at < lines.length, `README "Pull requests" example line ${JSON.stringify(line)} is not in the output (in this order); ${fresh}`).toBe(true);
+      at++;
+    }
   });
 });
 
