@@ -10,8 +10,10 @@ import { certManager } from './cert-manager/component.js';
 import { chatEndpoint } from './chat-endpoint/component.js';
 import { chat } from './chat/component.js';
 import { cnpgOperator } from './cnpg-operator/component.js';
+import { externalDns } from './external-dns/component.js';
 import { externalSecrets } from './external-secrets/component.js';
 import type { ComponentDefinition } from './component.js';
+import { k8gb } from './k8gb/component.js';
 import { k8ssandraOperator } from './k8ssandra-operator/component.js';
 import { nats } from './nats/component.js';
 import { postgresBackups } from './postgres-backups/component.js';
@@ -29,6 +31,8 @@ export const COMPONENTS: readonly ComponentDefinition[] = [
   cassandraBackups,
   chat,
   chatEndpoint,
+  k8gb,
+  externalDns,
   // Last: it reads every other component's SecretRequirements (keep new components above it).
   externalSecrets,
 ];

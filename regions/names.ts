@@ -441,3 +441,11 @@ export function acmeClusterIssuerName(platform: string): string {
 
 /** Port of the chat backend's Service (`CHAT_BACKEND`, port name `http`, target port `CHAT_PORT`). */
 export const CHAT_SERVICE_PORT = 80;
+
+// ---------------------------------------------------------------------------------------
+// Global routing (issue 12): k8gb geo tags
+
+/** A region's k8gb geo tag (`clusterGeoTag`, `primaryGeoTag`, `extGslbClustersGeoTags`): its name. */
+export function k8gbGeoTag(region: Pick<Region, 'name'>): string {
+  return region.name;
+}

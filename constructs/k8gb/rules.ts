@@ -1,0 +1,71 @@
+/** Cross-field rules of `routing.k8gb` (composed into the routing slice, constructs/k8gb/config.ts). */
+import { DNS_LABEL_MAX } from '../../regions/dns.js';
+import { chatGlobalHost, chatRegionHost, k8gbGeoTag } from '../../regions/names.js';
+import { rule, type PlatformConfig, type PlatformRule, type PlatformRuleViolation } from '../../regions/schema.js';
+import { k8gbDnsZone, k8gbNsName } from './names.js';
+
+const K8GB = ['routing', 'k8gb'] as const;
+
+const within = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
+
+/** parentZone contains dnsZone; dnsZone contains both chat names of every region. */
+function zoneViolations(c: PlatformConfig): PlatformRuleViolation[] {
+  const k = c.routing?.provider === 'k8gb' ? c.routing.k8gb : undefined;
+  if (!k || !c.endpoint || typeof k.parentZone !== 'string') return [];
+  const zone = k8gbDnsZone(c, k);
+  const v: PlatformRuleViolation[] = [];
+  if (zone === k.parentZone || !within(zone, k.parentZone)) {
+    v.push({
+      path: [...K8GB, k.dnsZone ? 'dnsZone' : 'parentZone'],
+      message: `the delegated zone "${zone}" must be a subdomain of parentZone "${k.parentZone}" (e.g. dnsZone "chat.${k.parentZone}" with endpoint.domain inside it)`,
+    });
+  }
+  const hosts = [chatGlobalHost(c.endpoint.domain), ...c.regions.map((r) => chatRegionHost(c.endpoint!.domain, r.name))];
+  const outside = hosts.filter((h) => h === zone || !within(h, zone));
+  if (outside.length > 0) {
+    v.push({
+      path: [...K8GB, 'dnsZone'],
+      message: `k8gb answers only for names inside its zone "${zone}", but ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not (set dnsZone to endpoint.domain "${c.endpoint.domain}" or a parent of it)`,
+    });
+  }
+  return v;
+}
+
+/** k8gb refuses an NS name with a label over 63 characters (controllers/zones/wrapper.go validateRFC1035). */
+function nsNameViolations(c: PlatformConfig): PlatformRuleViolation[] {
+  const k = c.routing?.provider === 'k8gb' ? c.routing.k8gb : undefined;
+  if (!k || !c.endpoint || typeof k.parentZone !== 'string') return [];
+  const zone = k8gbDnsZone(c, k);
+  return c.regions.flatMap((r, i) => {
+    const ns = k8gbNsName(k8gbGeoTag(r), zone, k.parentZone);
+    const long = ns.split('.').find((l) => l.length > DNS_LABEL_MAX);
+    return long
+      ? [{ path: ['regions', i, 'name'], message: `k8gb NS name "${ns}" has a label longer than ${DNS_LABEL_MAX} characters ("${long}"): shorten the region name or the zone` }]
+      : [];
+  });
+}
+
+function providerViolations(c: PlatformConfig): PlatformRuleViolation[] {
+  const d = c.routing?.k8gb?.dnsProvider;
+  if (!d || typeof d !== 'object') return [];
+  const path = [...K8GB, 'dnsProvider', 'awsRegion'];
+  if (d.name === 'route53' && !d.awsRegion) return [{ path, message: 'dnsProvider route53 needs awsRegion (the AWS region of the API calls, e.g. "eu-central-1")' }];
+  if (d.name !== 'route53' && d.awsRegion) return [{ path, message: `dnsProvider is ${d.name}, so awsRegion is unused (remove it)` }];
+  return [];
+}
+
+function geoipViolations(c: PlatformConfig): PlatformRuleViolation[] {
+  const g = c.routing?.k8gb?.geoip;
+  if (!g || typeof g !== 'object') return [];
+  const sources = [g.secretName, g.claimName].filter((x) => x !== undefined).length;
+  return sources === 1
+    ? []
+    : [{ path: [...K8GB, 'geoip'], message: `give the GeoIP database as exactly one of secretName or claimName, got ${sources === 0 ? 'neither' : 'both'}` }];
+}
+
+export const k8gbRules: readonly PlatformRule[] = [
+  rule('k8gb-zones', [...K8GB], zoneViolations),
+  rule('k8gb-ns-names', ['regions'], nsNameViolations),
+  rule('k8gb-dns-provider', [...K8GB, 'dnsProvider'], providerViolations),
+  rule('k8gb-geoip-source', [...K8GB, 'geoip'], geoipViolations),
+];
