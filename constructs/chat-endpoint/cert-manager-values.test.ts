@@ -17,6 +17,7 @@ describe('endpointCertManagerValues', () => {
   it.each(cases)('%s', (_name, mutate, inRegions) => {
     const c = configWithRegions(2, (input) => {
       input.endpoint = { domain: 'example.org', kind: 'gateway', className: 'eg', acme: { email: 'ops@example.org' } };
+      delete input.routing;
       mutate(input.endpoint);
     });
     for (const t of Placement.regions(c)) expect(endpointCertManagerValues(c, t), t.cluster).toEqual(inRegions);
@@ -25,7 +26,7 @@ describe('endpointCertManagerValues', () => {
   });
 
   it('is empty without an endpoint', () => {
-    const c = configWithRegions(1, (input) => void delete input.endpoint);
+    const c = configWithRegions(1, (input) => void (delete input.endpoint, delete input.routing));
     for (const t of Placement.everywhere(c)) expect(endpointCertManagerValues(c, t)).toEqual({});
   });
 });

@@ -20,6 +20,7 @@ describe('endpoint config', () => {
   it('fills the defaults the README states', () => {
     const c = configWithRegions(1, (c) => {
       c.endpoint = { domain: 'example.org', className: 'nginx', acme: { email: 'ops@example.org' } };
+      delete c.routing;
     });
     expect(c.endpoint).toEqual({
       domain: 'example.org',

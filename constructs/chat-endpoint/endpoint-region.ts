@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { ChatEndpointNames, Labels, acmeClusterIssuerName } from '../../regions/names.js';
 import type { PlatformConfig } from '../../regions/schema.js';
 import { regionOf, type ComponentProps } from '../component.js';
+import { routeAnnotations } from '../external-dns/annotations.js';
 import { SecretRequirement } from '../output.js';
 import { AcmeClusterIssuer, DNS01_SECRET_KEYS } from './acme-issuer.js';
 import { ChatCertificate } from './certificate.js';
@@ -75,7 +76,7 @@ export class EndpointRegion extends Construct {
     }
     if (e.kind === 'gateway') {
       new ChatGateway(scope, 'gateway', { namespace: ns, className: e.className, routes, http01Listener: e.acme.solver === 'http01', labels });
-      for (const route of routes) new ChatHttpRoute(scope, `route-${route.name}`, { namespace: ns, route, labels });
+      for (const route of routes) new ChatHttpRoute(scope, `route-${route.name}`, { namespace: ns, route, annotations: routeAnnotations(c, region, route.scope), labels });
     } else {
       for (const route of routes) {
         new ChatIngress(scope, `ingress-${route.name}`, {
@@ -83,6 +84,7 @@ export class EndpointRegion extends Construct {
           className: e.className,
           route,
           idleTimeoutSeconds: e.idleTimeoutSeconds,
+          routingAnnotations: routeAnnotations(c, region, route.scope),
           extraAnnotations: e.ingressAnnotations,
           labels,
         });

@@ -58,6 +58,8 @@ const endpointObjects = (files: ReadonlyMap<string, string>) => objectsOf(files,
 function withEndpoint(n: number, endpoint: NonNullable<PlatformConfigInput['endpoint']>, mutate?: (c: PlatformConfigInput) => void): PlatformConfig {
   return configWithRegions(n, (c) => {
     c.endpoint = endpoint;
+    // The default config's routing names its own zone; a variant that wants routing sets it.
+    delete c.routing;
     mutate?.(c);
   });
 }
@@ -70,6 +72,22 @@ const VARIANTS: Array<[string, () => PlatformConfig]> = [
   ['default config (gateway, http01)', () => loadConfigFile(DEFAULT_CONFIG_PATH)],
   ['gateway, dns01 route53', () => withEndpoint(3, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'route53', credentialsSecret: 'route53-creds', route53: { region: 'eu-central-1', hostedZoneID: 'Z0123456789ABC' } } } })],
   ['gateway, dns01 cloudflare, 1 region', () => withEndpoint(1, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })],
+  [
+    'gateway, dns01 route53, external-dns routing (no peer names, record annotations)',
+    () =>
+      withEndpoint(3, { ...BASE, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'route53', credentialsSecret: 'route53-creds', route53: { region: 'eu-central-1' } } } }, (c) => {
+        c.routing = { provider: 'externalDns', externalDns: { hostedZoneId: 'Z0123456789ABC', awsRegion: 'eu-central-1', credentialsSecret: 'route53-creds' } };
+        c.regions.forEach((r, i) => (r.routing = { awsRegion: ['eu-central-1', 'ap-east-1', 'us-east-1'][i]! }));
+      }),
+  ],
+  [
+    'ingress nginx, dns01 cloudflare, external-dns routing',
+    () =>
+      withEndpoint(2, { ...BASE, kind: 'ingress', className: 'nginx', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } }, (c) => {
+        c.routing = { provider: 'externalDns', externalDns: { hostedZoneId: 'Z0123456789ABC', awsRegion: 'eu-central-1', credentialsSecret: 'route53-creds' } };
+        c.regions.forEach((r, i) => (r.routing = { awsRegion: ['eu-central-1', 'ap-east-1'][i]! }));
+      }),
+  ],
   ['ingress nginx, http01', () => withEndpoint(3, { ...BASE, kind: 'ingress', className: 'nginx', idleTimeoutSeconds: 7200 })],
   ['ingress (unknown class), dns01 cloudflare, extra annotations', () => withEndpoint(3, { ...BASE, kind: 'ingress', ingressAnnotations: { 'example.com/idle': '3600' }, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })],
 ];
@@ -155,7 +173,8 @@ describe('public endpoint objects against the upstream schemas', () => {
       // other active region's pinned name too (certificate chat-peers), one route each.
       const global = `chat.${e.domain}`;
       const own = `chat.${r.name}.${e.domain}`;
-      const peers = e.acme.solver === 'dns01' ? active.filter((x) => x !== r).map((x) => ({ route: `chat-${x.name}`, host: `chat.${x.name}.${e.domain}` })) : [];
+      // Peers' names only where they can fail over here: DNS-01 and not external-dns (which publishes a pinned name from its own region only).
+      const peers = e.acme.solver === 'dns01' && c.routing?.provider !== 'externalDns' ? active.filter((x) => x !== r).map((x) => ({ route: `chat-${x.name}`, host: `chat.${x.name}.${e.domain}` })) : [];
       const expectedRoutes = [{ route: 'chat', host: global, secret: 'chat-tls' }, { route: `chat-${r.name}`, host: own, secret: 'chat-tls' }, ...peers.map((p) => ({ ...p, secret: 'chat-peers-tls' }))];
 
       const certs = named('Certificate');
@@ -178,6 +197,16 @@ describe('public endpoint objects against the upstream schemas', () => {
       const servicePorts = new Set(service.spec.ports.map((p: Obj) => p.port));
       const paths = ['/ws', '/readyz'];
       const routeKind = e.kind === 'gateway' ? 'HTTPRoute' : 'Ingress';
+      // external-dns: the global route carries the region's record settings (set identifier,
+      // latency region, TTL), a pinned route only the TTL; written out from the config.
+      const xd = c.routing?.provider === 'externalDns' ? c.routing : undefined;
+      const dnsAnnotations = (global: boolean): Record<string, string> =>
+        !xd
+          ? {}
+          : {
+              'external-dns.alpha.kubernetes.io/ttl': String(xd.dnsTtlSeconds),
+              ...(global ? { 'external-dns.alpha.kubernetes.io/set-identifier': r.name, 'external-dns.alpha.kubernetes.io/aws-region': r.routing!.awsRegion! } : {}),
+            };
       const routes = named(routeKind);
       expect(objs.map((o) => o.kind).sort()).toEqual(
         [...certs.keys()].map(() => 'Certificate').concat('ClusterIssuer', e.kind === 'gateway' ? ['Gateway'] : [], expectedRoutes.map(() => routeKind)).sort(),
@@ -212,6 +241,7 @@ describe('public endpoint objects against the upstream schemas', () => {
               expect(servicePorts.has(b.port), `backend port ${b.port} is a port of Service ${service.metadata.name}`).toBe(true);
             }
           }
+          expect(route.metadata.annotations ?? {}).toEqual(dnsAnnotations(x.route === 'chat'));
           // The WebSocket rule must not be cut by a request timeout: "0s" disables it (GEP-1742).
           expect(route.spec.rules.find((rule: Obj) => rule.matches[0].path.value === '/ws').timeouts).toEqual({ request: '0s' });
         }
@@ -237,7 +267,7 @@ describe('public endpoint objects against the upstream schemas', () => {
             expect(servicePorts.has(p.backend.service.port.number)).toBe(true);
           }
           expect(ing.spec.rules[0].http.paths.map((p: Obj) => [p.path, p.pathType])).toEqual(paths.map((p) => [p, 'Exact']));
-          expect(ing.metadata.annotations ?? {}).toEqual({ ...expected, ...e.ingressAnnotations });
+          expect(ing.metadata.annotations ?? {}).toEqual({ ...expected, ...dnsAnnotations(x.route === 'chat'), ...e.ingressAnnotations });
         }
         if (e.acme.solver === 'http01') expect(solver).toEqual({ http01: { ingress: { ingressClassName: e.className } } });
       }
@@ -274,6 +304,7 @@ describe('public endpoint placement, Secrets, AppProject', () => {
   it('with DNS-01 every active region serves every active pinned name; joining and leaving regions\' names are nowhere', () => {
     const input = inputWithRegions(4);
     input.endpoint = { ...BASE, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } };
+    delete input.routing;
     input.regions[1] = { ...input.regions[1]!, state: 'joining', syncFrom: 'r1' };
     input.regions[2] = { ...input.regions[2]!, state: 'leaving' };
     const byCluster = endpointObjects(renderDist(configFrom(input)));
@@ -290,6 +321,7 @@ describe('public endpoint placement, Secrets, AppProject', () => {
   it('without an endpoint block there is no endpoint anywhere', () => {
     const input = defaultConfigInput();
     delete input.endpoint;
+    delete input.routing; // routing needs an endpoint
     const files = renderDist(configFrom(input));
     expect(endpointObjects(files).size).toBe(0);
     expect([...files.keys()].filter((p) => p.includes('chat-endpoint'))).toEqual([]);

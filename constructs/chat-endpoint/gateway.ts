@@ -50,6 +50,8 @@ export class ChatGateway extends ApiObject {
 export interface ChatHttpRouteProps {
   readonly namespace: string;
   readonly route: ChatRoute;
+  /** external-dns record settings (constructs/external-dns/annotations.ts); none when empty. */
+  readonly annotations: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -66,7 +68,12 @@ export class ChatHttpRoute extends ApiObject {
     super(scope, id, {
       apiVersion: `${GATEWAY_API}/v1`,
       kind: 'HTTPRoute',
-      metadata: { name: props.route.name, namespace: props.namespace, labels: { ...props.labels } },
+      metadata: {
+        name: props.route.name,
+        namespace: props.namespace,
+        labels: { ...props.labels },
+        ...(Object.keys(props.annotations).length > 0 ? { annotations: { ...props.annotations } } : {}),
+      },
       spec: {
         parentRefs: [{ group: GATEWAY_API, kind: 'Gateway', name: ChatEndpointNames.gateway, sectionName: props.route.name }],
         hostnames: [props.route.host],

@@ -10,7 +10,9 @@ export interface ChatIngressProps {
   /** The one hostname of this Ingress, and its certificate's Secret. */
   readonly route: ChatRoute;
   readonly idleTimeoutSeconds: number;
-  /** `endpoint.ingressAnnotations`, added after (and so over) the known class's own. */
+  /** external-dns record settings (constructs/external-dns/annotations.ts), after the class's own. */
+  readonly routingAnnotations: Readonly<Record<string, string>>;
+  /** `endpoint.ingressAnnotations`, added last (and so over the others). */
   readonly extraAnnotations: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
 }
@@ -23,7 +25,7 @@ export interface ChatIngressProps {
  */
 export class ChatIngress extends k8s.KubeIngress {
   constructor(scope: Construct, id: string, props: ChatIngressProps) {
-    const annotations = { ...idleTimeoutAnnotations(props.className, props.idleTimeoutSeconds), ...props.extraAnnotations };
+    const annotations = { ...idleTimeoutAnnotations(props.className, props.idleTimeoutSeconds), ...props.routingAnnotations, ...props.extraAnnotations };
     const paths = [PUBLIC_PATHS.websocket, PUBLIC_PATHS.readiness].map((path) => ({
       path,
       pathType: 'Exact',

@@ -37,12 +37,21 @@ export interface ChatRoute {
 const activeRegions = (c: Pick<PlatformConfig, 'regions'>) => c.regions.filter((r) => r.state === 'active').sort((a, b) => a.ordinal - b.ordinal);
 
 /**
- * The routes `regionName` serves when it is active: the global name, its own pinned name and,
- * with DNS-01, every other active region's pinned name (so a failed-over pinned name lands on a
- * listener with a valid certificate; HTTP-01 cannot validate a name that resolves elsewhere).
- * Empty without `endpoint`.
+ * Whether active regions also serve each other's pinned names: only with DNS-01 (HTTP-01 cannot
+ * validate a name that resolves to another region) and a routing that fails pinned names over
+ * (k8gb `failover`; external-dns publishes a pinned name as its own region's plain record, so a
+ * second region publishing it would fight over the record).
  */
-export function chatRoutes(c: Pick<PlatformConfig, 'endpoint' | 'regions'>, regionName: string): ChatRoute[] {
+export function servesPeerNames(c: Pick<PlatformConfig, 'endpoint' | 'routing'>): boolean {
+  return c.endpoint?.acme.solver === 'dns01' && c.routing?.provider !== 'externalDns';
+}
+
+/**
+ * The routes `regionName` serves when it is active: the global name, its own pinned name and,
+ * when servesPeerNames, every other active region's pinned name (so a failed-over pinned name
+ * lands on a listener with a valid certificate). Empty without `endpoint`.
+ */
+export function chatRoutes(c: Pick<PlatformConfig, 'endpoint' | 'regions' | 'routing'>, regionName: string): ChatRoute[] {
   const e = c.endpoint;
   if (!e) return [];
   const pinned = (name: string, tlsSecret: string): ChatRoute => ({
@@ -52,7 +61,7 @@ export function chatRoutes(c: Pick<PlatformConfig, 'endpoint' | 'regions'>, regi
     pinnedTo: name,
     tlsSecret,
   });
-  const peers = e.acme.solver === 'dns01' ? activeRegions(c).filter((r) => r.name !== regionName) : [];
+  const peers = servesPeerNames(c) ? activeRegions(c).filter((r) => r.name !== regionName) : [];
   return [
     { name: ChatEndpointNames.route, host: chatGlobalHost(e.domain), scope: 'global', tlsSecret: ChatEndpointNames.tlsSecret },
     pinned(regionName, ChatEndpointNames.tlsSecret),
