@@ -57,7 +57,7 @@ function rows(files: DistFiles): Row[] {
   }));
 }
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: any };
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: any };
 
 /** Every object of dist with the cluster its folder is applied to. */
 function objects(files: DistFiles): Array<{ path: string; cluster: string | undefined; obj: Obj }> {
