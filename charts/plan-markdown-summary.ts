@@ -27,14 +27,17 @@ export const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b
 
 /**
  * How an effect sentence is sorted into the summary. `restart`: pods roll, restart or scale to 0
- * (phrases that say none does, like "no pod restarts", are removed first). `data`: volumes,
- * PVCs or a DC are deleted or decommissioned, something is replaced by an empty one, or
- * backups/archiving stop.
+ * (phrases that say none does, like "no pod restarts", are removed first). `data`: something
+ * that holds data (volumes, PVCs, a DC, a database, a keyspace, tables, data) is deleted,
+ * decommissioned, lost, wiped or replaced by an empty one, or backups or WAL archiving stop.
+ * Deleting other things (a Certificate's Secret, DNS records) is not data at risk here.
  */
+const HOLDS_DATA = String.raw`(?:volumes?|PVCs?|DC|datacenter|database|keyspace|tables?|data)`;
+const LOSES = String.raw`(?:delet(?:e|es|ed|ing)|decommission(?:s|ed|ing)?|lost|los(?:e|es)|wipe[sd]?|empty)`;
 export const EFFECT_CLASSES = {
   notRestart: /\bno pods? restarts?\b|\b(?:do|does) not restart\b|\ba restart only if\b|\bwithout a restart\b/gi,
   restart: /\b(?:rolls?|restarts?|rolling restart|scales? to 0)\b/i,
-  data: /\b(?:delet(?:e|es|ed|ing)|decommission(?:s|ed)?|empty|los(?:e|es|t)|wipe[sd]?)\b|\b(?:backups?|archiving)\b[^.;]*\bstops?\b/i,
+  data: new RegExp(String.raw`\b${HOLDS_DATA}\b[^.;]*\b${LOSES}\b|\b${LOSES}\b[^.;]*\b${HOLDS_DATA}\b|\b(?:backups?|archiving)\b[^.;]*\bstops?\b`, 'i'),
 } as const;
 
 export function restartsPods(effect: string): boolean {

@@ -120,12 +120,17 @@ describe('effects in the summary', () => {
       'pgEdge node n1 in astring-r1: CloudNativePG adds 1 standby pod(s) (2 -> 3 instances), each cloned from the primary with pg_basebackup onto a new PVC; running pods do not restart',
       'pgEdge node n1 in astring-r1: CloudNativePG applies the changed server settings wal_sender_timeout with a reload (a restart only if PostgreSQL reports one of them needs it)',
       'Job bootstrap-spock runs again after the next sync of astring-r1',
+      'Certificate chat in astring-r1 is removed; its Secret stays until deleted by hand',
+      'external-dns in astring-r1 writes as "a" and never updates or deletes the records "b" owns: they stay in the zone until removed by hand',
+      'pgEdge node n1 in astring-r1: CloudNativePG resizes every PVC 10Gi -> 20Gi in place, no data moves and no pod restarts; the StorageClass must allow volume expansion (allowVolumeExpansion: true), otherwise the API server refuses the resize and the PVCs stay at 10Gi',
     ];
     const data = [
       'Cassandra DC dc3 in astring-r3 is decommissioned and its volumes deleted',
       'pgEdge node n1 in astring-r1: CloudNativePG removes 1 standby pod(s) (3 -> 2 instances) and deletes their PVCs; the primary and its data stay',
       'ObjectStore astring-cluster-backups in astring-r1 is removed: WAL archiving to s3://b/p stops',
+      'Medusa backups of DC dc2 in astring-r2 stop (schedule astring-dc2-backup removed); existing backups stay',
     ];
+    restart.push('external-dns in astring-r1 restarts with the new settings');
     for (const e of restart) expect(restartsPods(e), e).toBe(true);
     for (const e of [...calm, ...data]) expect(restartsPods(e), e).toBe(false);
     for (const e of data) expect(putsDataAtRisk(e), e).toBe(true);
@@ -165,11 +170,14 @@ describe('the comment', () => {
     const leaving = inputWithRegions(3);
     leaving.regions[2] = { ...leaving.regions[2]!, state: 'leaving' };
     const refused = markdown(inputWithRegions(3), inputWithRegions(2));
-    expect(refused).toContain('**1 dangerous change refused.**');
-    expect(refused).toContain('```yaml\nacknowledgedChanges:\n  - "remove-region:r3"\n```');
+    // Which rules refuse comes from the plan (charts/plan.test.ts checks them); remove-region is one.
+    const ids = computePlan(renderDist(configFrom(inputWithRegions(3))), renderDist(configFrom(inputWithRegions(2))), configFrom(inputWithRegions(2))).danger.refused.map((d) => d.id);
+    expect(ids).toContain('remove-region:r3');
+    expect(refused).toContain(`**${ids.length} dangerous change${ids.length === 1 ? '' : 's'} refused.**`);
+    expect(refused).toContain(`\`\`\`yaml\nacknowledgedChanges:\n${ids.map((id) => `  - ${JSON.stringify(id)}\n`).join('')}\`\`\``);
     expect(refused.indexOf('remove-region:r3')).toBeLessThan(refused.indexOf('| cluster |'));
     const removed = markdown(leaving, inputWithRegions(2));
-    expect(removed).toContain('- **Data at risk:**\n  - Cassandra DC dc3 in astring-r3 is decommissioned and its volumes deleted');
+    expect(removed).toMatch(/- \*\*Data at risk:\*\*\n(?: {2}- .*\n)* {2}- Cassandra DC dc3 in astring-r3 is decommissioned and its volumes deleted\n/);
   });
 
   it('is the same text twice, and cuts only the detail when too long', () => {
