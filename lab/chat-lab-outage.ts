@@ -6,14 +6,15 @@
  *   stopEngine(lab, 'r1', 'postgres')  the region's Postgres node stops (fast shutdown)
  *   startEngine(...)                   the same engine starts again on the same ports and data,
  *                                      and resolves once it accepts clients again (no-op if it runs)
- *   freezeEngine(lab, r, engine, ms)   the engine's processes are stopped (SIGSTOP) for `ms` and
+ *   freezeEngine(lab, r, engine, ms)   the engine's processes (all of them: a postmaster and its
+ *                                      backends) are stopped (SIGSTOP) for `ms` and
  *                                      continued: a slow engine (a long GC pause, a stalled disk)
  *                                      that answers late instead of refusing
  *
  * The engines are the lab's real ones (lab/nats.ts, lab/cassandra.ts, lab/postgres.ts); nothing
  * here stands in for them.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runningPid } from './cassandra.js';
@@ -42,7 +43,7 @@ export async function startEngine(lab: ChatLab, region: string, engine: LabEngin
   if (why !== undefined) throw new Error(`cassandra ${r.dataCenter} of ${region} did not come back within ${timeoutMs} ms: ${why} (log ${node.systemLog})`);
 }
 
-/** The process group of `engine` of `region` (each lab engine runs in a group of its own). */
+/** The main process of `engine` of `region`: nats-server, the DC's JVM, the node's postmaster. */
 export function enginePid(lab: ChatLab, region: string, engine: LabEngine): number {
   const r = lab.region(region);
   let pid: number | undefined;
@@ -50,18 +51,41 @@ export function enginePid(lab: ChatLab, region: string, engine: LabEngine): numb
   else if (engine === 'cassandra') pid = runningPid(lab.cassandra.node(r.dataCenter));
   else pid = Number(readFileSync(join(lab.postgres.node(r.pgNode).dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   if (pid === undefined || !Number.isInteger(pid) || pid <= 0) throw new Error(`no running ${engine} process for region ${region}`);
-  const pgid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
-  if (pgid !== pid) throw new Error(`${engine} of ${region} (pid ${pid}) is not the leader of its process group (${pgid}): refusing to signal the group`);
   return pid;
 }
 
-/** Freezes every process of `engine` of `region` for `ms` (SIGSTOP to its group), then continues it (SIGCONT). */
+/** `pid` and every process below it (Postgres backends call setsid(): they are not in the postmaster's group). */
+function processTree(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) for (const [child, ppid] of parent) if (ppid === out[i]) out.push(child);
+  return out;
+}
+
+/** Freezes every process of `engine` of `region` for `ms` (SIGSTOP, the parent first: no new children), then continues them (SIGCONT). */
 export async function freezeEngine(lab: ChatLab, region: string, engine: LabEngine, ms: number): Promise<void> {
-  const pgid = enginePid(lab, region, engine);
-  process.kill(-pgid, 'SIGSTOP');
+  const main = enginePid(lab, region, engine);
+  process.kill(main, 'SIGSTOP');
+  const tree = processTree(main);
   try {
+    for (const p of tree.slice(1)) process.kill(p, 'SIGSTOP');
     await sleep(ms);
   } finally {
-    process.kill(-pgid, 'SIGCONT');
+    for (const p of [...tree].reverse()) {
+      try {
+        process.kill(p, 'SIGCONT');
+      } catch {
+        /* exited meanwhile */
+      }
+    }
   }
 }
