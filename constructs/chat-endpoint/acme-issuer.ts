@@ -37,10 +37,13 @@ export function acmeSolver(e: EndpointConfig, gatewayNamespace: string): Record<
   const d = a.dns01;
   // The config rule endpoint-acme-solver guarantees the block; this is a programming error otherwise.
   if (!d) throw new Error('endpoint.acme.dns01: solver is dns01 but the block is missing (the config rule should have refused this)');
+  // With a challenge zone, `_acme-challenge.<name>` is a CNAME into it: cert-manager writes the TXT record there.
+  const follow = d.challengeZone !== undefined ? { cnameStrategy: 'Follow' } : {};
   if (d.provider === 'route53') {
     const keys = DNS01_SECRET_KEYS.route53;
     return {
       dns01: {
+        ...follow,
         route53: {
           region: d.route53!.region,
           ...(d.route53!.hostedZoneID !== undefined ? { hostedZoneID: d.route53!.hostedZoneID } : {}),
@@ -50,7 +53,7 @@ export function acmeSolver(e: EndpointConfig, gatewayNamespace: string): Record<
       },
     };
   }
-  return { dns01: { cloudflare: { apiTokenSecretRef: { name: d.credentialsSecret, key: DNS01_SECRET_KEYS.cloudflare.apiToken } } } };
+  return { dns01: { ...follow, cloudflare: { apiTokenSecretRef: { name: d.credentialsSecret, key: DNS01_SECRET_KEYS.cloudflare.apiToken } } } };
 }
 
 /**

@@ -49,6 +49,11 @@ describe('endpoint config', () => {
       (e) => void ((e.acme.solver = 'dns01'), (e.acme.dns01 = { provider: 'route53', credentialsSecret: 'r53', route53: { region: 'frankfurt' } })),
       ['endpoint.acme.dns01.route53.region', '"frankfurt"', 'eu-central-1'],
     ],
+    [
+      'a challenge zone inside the delegated domain',
+      (e) => void ((e.acme.solver = 'dns01'), (e.acme.dns01 = { provider: 'cloudflare', credentialsSecret: 'cf', challengeZone: `acme.${e.domain}` })),
+      ['endpoint.acme.dns01.challengeZone', '"acme.astring.example"', 'outside it'],
+    ],
     ['an unknown DNS provider', (e) => void ((e.acme.solver = 'dns01'), (e.acme.dns01 = { provider: 'gandi' as never, credentialsSecret: 'x' })), ['endpoint.acme.dns01.provider', '"gandi"', '"route53", "cloudflare"']],
     ['Ingress annotations with kind gateway', (e) => void (e.ingressAnnotations = { 'a.example/b': '1' }), ['endpoint.ingressAnnotations', 'kind is gateway', 'kind: ingress']],
     ['a misspelt key', (e) => void ((e as Record<string, unknown>)['classname'] = 'x'), ['endpoint.classname', 'did you mean "className"']],

@@ -43,6 +43,11 @@ const Dns01Schema = z
       })
       .optional()
       .describe('Route53 settings (provider route53 only).'),
+    challengeZone: dnsSubdomain('DNS zone')
+      .optional()
+      .describe(
+        "A zone at the provider, outside endpoint.domain, that holds the TXT records when endpoint.domain is delegated elsewhere (k8gb's CoreDNS): each `_acme-challenge.<name>` is a CNAME to `<name>.<challengeZone>` (acmeChallengeCnames) and cert-manager follows it (cnameStrategy Follow).",
+      ),
   })
   .describe('DNS-01: cert-manager proves control of both hostnames with TXT records at the DNS provider.');
 
@@ -112,6 +117,11 @@ function solverViolations(c: PlatformConfig): PlatformRuleViolation[] {
   const d = a.dns01;
   if (d?.provider === 'route53' && !d.route53) {
     v.push({ path: [...ACME, 'dns01', 'route53'], message: 'provider route53 needs a route53 block (add route53: {region: <AWS region>})' });
+  }
+  const z = d?.challengeZone;
+  const domain = c.endpoint?.domain;
+  if (z && typeof domain === 'string' && (z === domain || z.endsWith(`.${domain}`))) {
+    v.push({ path: [...ACME, 'dns01', 'challengeZone'], message: `challengeZone "${z}" is endpoint.domain "${domain}" or inside it, where a delegation hides the TXT records (use a zone the DNS provider serves outside it, e.g. "acme.<your parent zone>")` });
   }
   if (d && d.provider !== 'route53' && d.route53) {
     v.push({ path: [...ACME, 'dns01', 'route53'], message: `provider is ${d.provider}, so this route53 block is unused (remove it)` });

@@ -16,7 +16,7 @@ import type { PlatformConfig, PlatformConfigInput } from '../../regions/schema.j
 import { configFrom, configWithRegions, defaultConfigInput, inputWithRegions, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
 import { loadConfigFile } from '../platform-config.js';
 import { DEFAULT_CONFIG_PATH } from '../../test/helpers.js';
-import { PUBLIC_PATHS } from './names.js';
+import { acmeChallengeCnames, PUBLIC_PATHS } from './names.js';
 
 type Obj = Record<string, any>;
 
@@ -71,6 +71,10 @@ const VARIANTS: Array<[string, () => PlatformConfig]> = [
   ...[2, 12].map((n): [string, () => PlatformConfig] => [`gateway, dns01 cloudflare, ${n} regions`, () => withEndpoint(n, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })]),
   ['default config (gateway, http01)', () => loadConfigFile(DEFAULT_CONFIG_PATH)],
   ['gateway, dns01 route53', () => withEndpoint(3, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'route53', credentialsSecret: 'route53-creds', route53: { region: 'eu-central-1', hostedZoneID: 'Z0123456789ABC' } } } })],
+  [
+    'gateway, dns01 cloudflare with a challenge zone (k8gb routing)',
+    () => withEndpoint(2, { ...BASE, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token', challengeZone: 'acme.example.net' } } }),
+  ],
   ['gateway, dns01 cloudflare, 1 region', () => withEndpoint(1, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })],
   [
     'gateway, dns01 route53, external-dns routing (no peer names, record annotations)',
@@ -284,6 +288,7 @@ describe('public endpoint objects against the upstream schemas', () => {
         } else {
           expect(solver.dns01.cloudflare).toEqual({ apiTokenSecretRef: { name: d.credentialsSecret, key: 'api-token' } });
         }
+        expect(solver.dns01.cnameStrategy).toBe(d.challengeZone !== undefined ? 'Follow' : undefined);
       }
     }
   });
@@ -316,6 +321,16 @@ describe('public endpoint placement, Secrets, AppProject', () => {
     const peers = (cluster: string) => byCluster.get(cluster)!.find((o) => o.kind === 'Certificate' && o.metadata.name === 'chat-peers')!.spec.dnsNames;
     expect(peers('astring-r1')).toEqual(['chat.r4.chat-test.example.org']);
     expect(peers('astring-r4')).toEqual(['chat.r1.chat-test.example.org']);
+  });
+
+  it('a challenge zone: every served name has its _acme-challenge CNAME into it, nothing else does', () => {
+    const c = withEndpoint(3, { ...BASE, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf', challengeZone: 'acme.example.net' } } });
+    const hosts = ['chat.chat-test.example.org', 'chat.r1.chat-test.example.org', 'chat.r2.chat-test.example.org', 'chat.r3.chat-test.example.org'];
+    expect(acmeChallengeCnames(c)).toEqual(hosts.map((h) => ({ name: `_acme-challenge.${h}`, target: `${h}.acme.example.net` })));
+    // Every name a certificate asks for has one.
+    const certNames = [...endpointObjects(renderDist(c)).values()].flat().filter((o) => o.kind === 'Certificate').flatMap((o) => o.spec.dnsNames);
+    expect([...new Set(certNames)].sort()).toEqual(hosts);
+    expect(acmeChallengeCnames(withEndpoint(2, { ...BASE, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf' } } }))).toEqual([]);
   });
 
   it('without an endpoint block there is no endpoint anywhere', () => {

@@ -95,3 +95,16 @@ export function chatRouteRefFor(c: Pick<PlatformConfig, 'endpoint' | 'app'>, sco
 export function chatRouteRef(c: Pick<PlatformConfig, 'endpoint' | 'app'>): ChatRouteRef | undefined {
   return chatRouteRefFor(c, 'global');
 }
+
+/**
+ * The CNAMEs that must exist when `endpoint.acme.dns01.challengeZone` is set: for every name the
+ * active regions serve, `_acme-challenge.<name>` -> `<name>.<challengeZone>`, answered by whatever
+ * serves endpoint.domain (with k8gb: its CoreDNS, in every region). Empty otherwise.
+ */
+export function acmeChallengeCnames(c: Pick<PlatformConfig, 'endpoint' | 'regions'>): Array<{ readonly name: string; readonly target: string }> {
+  const e = c.endpoint;
+  const zone = e?.acme.solver === 'dns01' ? e.acme.dns01?.challengeZone : undefined;
+  if (!e || !zone) return [];
+  const hosts = [chatGlobalHost(e.domain), ...activeRegions(c).map((r) => chatRegionHost(e.domain, r.name))];
+  return hosts.map((host) => ({ name: `_acme-challenge.${host}`, target: `${host}.${zone}` }));
+}
