@@ -62,8 +62,7 @@ export function planMain(argv: readonly string[]): number {
     } else if (arg === '--base') {
       base = value();
       shown.push(arg, base);
-    }
-    else if (arg === '--json') format = 'json';
+    } else if (arg === '--json') format = 'json';
     else if (arg === '--format') {
       const v = value();
       if (!(FORMATS as readonly string[]).includes(v)) {
