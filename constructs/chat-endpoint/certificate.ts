@@ -28,8 +28,10 @@ export class ChatCertificate extends ApiObject {
       spec: {
         secretName: props.secretName,
         dnsNames: [...props.hosts],
-        // Let's Encrypt issues 90-day certificates; renew 30 days before expiry (cert-manager's default, set explicitly).
-        renewBefore: '720h',
+        // Renew when a third of the lifetime is left (cert-manager's default, written out). A
+        // percentage, not a duration: the CA sets the lifetime, and Let's Encrypt's shrinks
+        // (90 days, then 64 and 45), where a fixed renewBefore would come to exceed it.
+        renewBeforePercentage: 33,
         privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
         usages: ['digital signature', 'server auth'],
         issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: acmeClusterIssuerName(props.platform) },
