@@ -12,6 +12,7 @@ import {
   CHAT_BACKEND,
   CHAT_PG_CERT_DIR,
   CHAT_PORT,
+  CHAT_SERVICE_PORT,
   inClusterServiceHost,
   Labels,
   natsRegionNames,
@@ -226,7 +227,7 @@ export class ChatBackend extends Construct {
       spec: {
         type: 'ClusterIP',
         selector: this.selector,
-        ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+        ports: [{ name: 'http', port: CHAT_SERVICE_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
       },
     });
 
