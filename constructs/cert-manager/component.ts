@@ -2,6 +2,7 @@
 import type { ComponentDefinition } from '../component.js';
 import { chartValuesConstruct, OPERATOR_CHART_KINDS, Placement } from '../component.js';
 import { certManagerValues } from './cert-manager-values.js';
+import { endpointCertManagerValues } from '../chat-endpoint/cert-manager-values.js';
 import { certManagerConfig } from './config.js';
 
 export const CERT_MANAGER_CHART = 'cert-manager';
@@ -16,6 +17,7 @@ export const certManager: ComponentDefinition = {
     // The CRDs exceed the client-side-apply annotation limit.
     syncOptions: ['ServerSideApply=true'],
   }),
-  construct: chartValuesConstruct(CERT_MANAGER_CHART, (p) => certManagerValues(p.config)),
+  // The public endpoint's needs (Gateway API support for HTTP-01 through a Gateway), region clusters only.
+  construct: chartValuesConstruct(CERT_MANAGER_CHART, (p) => ({ ...certManagerValues(p.config), ...endpointCertManagerValues(p.config, p.target) })),
   clusterScopedKinds: () => OPERATOR_CHART_KINDS,
 };

@@ -1,5 +1,7 @@
 /** What the endpoint asks of cert-manager's values: Gateway API support only where HTTP-01 goes through a Gateway, and never on the management cluster. */
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { renderDist } from '../../charts/render.js';
 import type { PlatformConfigInput } from '../../regions/schema.js';
 import { configWithRegions } from '../../test/helpers.js';
 import { Placement } from '../component.js';
@@ -28,5 +30,16 @@ describe('endpointCertManagerValues', () => {
   it('is empty without an endpoint', () => {
     const c = configWithRegions(1, (input) => void (delete input.endpoint, delete input.routing));
     for (const t of Placement.everywhere(c)) expect(endpointCertManagerValues(c, t)).toEqual({});
+  });
+
+  it('lands in the synthesized cert-manager values of the region clusters, not of the management cluster', () => {
+    const c = configWithRegions(1, (input) => {
+      input.endpoint = { domain: 'example.org', kind: 'gateway', className: 'eg', acme: { email: 'ops@example.org', solver: 'http01' } };
+      delete input.routing;
+    });
+    const files = renderDist(c);
+    const values = (cluster: string) => parse(files.get(`values/${cluster}/cert-manager.yaml`)!);
+    expect(values(c.regions[0]!.cluster).config).toEqual(ENABLE.config);
+    expect(values(c.managementCluster.name).config).toBeUndefined();
   });
 });
