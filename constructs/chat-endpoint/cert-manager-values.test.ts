@@ -17,7 +17,7 @@ const cases: Array<[string, (e: NonNullable<PlatformConfigInput['endpoint']>) =>
 
 describe('endpointCertManagerValues', () => {
   it.each(cases)('%s', (_name, mutate, inRegions) => {
-    const c = configWithRegions(2, (input) => {
+    const c = configWithRegions(1, (input) => {
       input.endpoint = { domain: 'example.org', kind: 'gateway', className: 'eg', acme: { email: 'ops@example.org' } };
       delete input.routing;
       mutate(input.endpoint);

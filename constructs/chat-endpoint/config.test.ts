@@ -32,13 +32,32 @@ describe('endpoint config', () => {
     });
   });
 
+  it('http01 is fine while one region is active (a second one joining)', () => {
+    const c = configWithRegions(2, (c) => {
+      delete c.routing;
+      c.endpoint = { domain: 'example.org', className: 'eg', acme: { email: 'ops@example.org', solver: 'http01' } };
+      c.regions[1] = { ...c.regions[1]!, state: 'joining', syncFrom: 'r1' };
+    });
+    expect(c.endpoint!.acme.solver).toBe('http01');
+  });
+
   it.each<[string, (e: Endpoint, c: PlatformConfigInput) => void, string[]]>([
     ['idle timeout below two backend pings', (e) => void (e.idleTimeoutSeconds = 10), ['endpoint.idleTimeoutSeconds', '10', '60']],
     ['a domain that is not a DNS name', (e) => void (e.domain = 'Chat_Example.org'), ['endpoint.domain', '"Chat_Example.org"', 'DNS subdomain']],
     ['an unknown kind', (e) => void (e.kind = 'loadbalancer' as never), ['endpoint.kind', '"loadbalancer"', '"gateway", "ingress"']],
     ['an http ACME server', (e) => void (e.acme.server = 'http://acme.example.org/directory'), ['endpoint.acme.server', '"http://acme.example.org/directory"', 'https']],
-    ['dns01 without its block', (e) => void (e.acme.solver = 'dns01'), ['endpoint.acme.dns01', 'solver is dns01', 'add dns01']],
-    ['a dns01 block with http01', (e) => void (e.acme.dns01 = { provider: 'cloudflare', credentialsSecret: 'cf' }), ['endpoint.acme.dns01', 'solver is http01', 'remove it']],
+    ['dns01 without its block', (e) => void delete e.acme.dns01, ['endpoint.acme.dns01', 'solver is dns01', 'add dns01']],
+    ['a dns01 block with http01', (e) => void (e.acme.solver = 'http01'), ['endpoint.acme.dns01', 'solver is http01', 'remove it']],
+    [
+      'http01 with two active regions',
+      (e) => void ((e.acme.solver = 'http01'), delete e.acme.dns01),
+      ['endpoint.acme.solver', 'http01 with 2 active regions (r1, r2)', 'resolves to all of them', 'use solver: dns01'],
+    ],
+    [
+      'dns01 under the zone delegated to k8gb without a challenge zone',
+      (e) => void delete e.acme.dns01!.challengeZone,
+      ['endpoint.acme.dns01.challengeZone', 'delegated to k8gb', 'set challengeZone'],
+    ],
     [
       'route53 without its region',
       (e) => void ((e.acme.solver = 'dns01'), (e.acme.dns01 = { provider: 'route53', credentialsSecret: 'r53' })),

@@ -141,12 +141,48 @@ function hostnameViolations(c: PlatformConfig): PlatformRuleViolation[] {
   });
 }
 
+/** HTTP-01 only while one region is active: the global name resolves to every active region. */
+function http01Violations(c: PlatformConfig): PlatformRuleViolation[] {
+  const a = c.endpoint?.acme;
+  if (!a || a.solver !== 'http01') return [];
+  const active = c.regions.filter((r) => r.state === 'active').map((r) => r.name);
+  if (active.length < 2) return [];
+  return [
+    {
+      path: [...ACME, 'solver'],
+      message: `http01 with ${active.length} active regions (${active.join(', ')}): chat.${c.endpoint!.domain} resolves to all of them, so the CA's validation reaches a region that does not hold the token and fails, and no region can get a certificate for another's pinned name (use solver: dns01 with a dns01 block)`,
+    },
+  ];
+}
+
+/**
+ * DNS-01 below k8gb's delegated zone: k8gb's CoreDNS answers only its own records, so a TXT
+ * record at the DNS provider under the delegation is never seen; the challenge must go through
+ * CNAMEs into `challengeZone`.
+ */
+function delegatedZoneViolations(c: PlatformConfig): PlatformRuleViolation[] {
+  const e = c.endpoint;
+  const d = e?.acme.solver === 'dns01' ? e.acme.dns01 : undefined;
+  const r = c.routing;
+  if (!e || !d || d.challengeZone !== undefined || r?.provider !== 'k8gb') return [];
+  const zone = r.k8gb?.dnsZone ?? e.domain;
+  if (e.domain !== zone && !e.domain.endsWith(`.${zone}`)) return [];
+  return [
+    {
+      path: [...ACME, 'dns01', 'challengeZone'],
+      message: `endpoint.domain "${e.domain}" is in the zone "${zone}" delegated to k8gb, whose DNS never shows the TXT records cert-manager writes at ${d.provider} (set challengeZone to a zone ${d.provider} serves outside it, e.g. "acme.<your parent zone>"; README "Public endpoint and TLS")`,
+    },
+  ];
+}
+
 export const endpointConfig: ConfigSlice = {
   key: 'endpoint',
   schema: EndpointSchema.optional(),
   rules: [
     rule('endpoint-acme-solver', [...ACME], solverViolations),
     rule('endpoint-hostnames', ['endpoint', 'domain'], hostnameViolations),
+    rule('endpoint-http01-one-region', [...ACME, 'solver'], http01Violations),
+    rule('endpoint-dns01-delegated-zone', [...ACME, 'dns01'], delegatedZoneViolations),
     rule('endpoint-ingress-annotations', ['endpoint', 'ingressAnnotations'], (c) =>
       c.endpoint && c.endpoint.kind !== 'ingress' && Object.keys(c.endpoint.ingressAnnotations ?? {}).length > 0
         ? [{ path: ['endpoint', 'ingressAnnotations'], message: `kind is ${c.endpoint.kind}, so these Ingress annotations are unused (remove them, or set kind: ingress)` }]

@@ -51,7 +51,7 @@ export class EndpointRegion extends Construct {
         namespace: c.certManager.namespace,
         name: d.credentialsSecret,
         keys: Object.values(DNS01_SECRET_KEYS[d.provider]),
-        usedBy: `cert-manager (ClusterIssuer ${issuer}: DNS-01 TXT records at ${d.provider} for ${e.domain})`,
+        usedBy: `cert-manager (ClusterIssuer ${issuer}: DNS-01 TXT records at ${d.provider} in ${d.challengeZone ?? e.domain})`,
       });
     }
     if (region.state !== 'active') return;

@@ -69,7 +69,7 @@ const BASE = { domain: 'chat-test.example.org', className: 'my-class', acme: { e
 /** Every branch: both kinds, both solvers, both DNS-01 providers, a known and an unknown ingress class. */
 const VARIANTS: Array<[string, () => PlatformConfig]> = [
   ...[2, 12].map((n): [string, () => PlatformConfig] => [`gateway, dns01 cloudflare, ${n} regions`, () => withEndpoint(n, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })]),
-  ['default config (gateway, http01)', () => loadConfigFile(DEFAULT_CONFIG_PATH)],
+  ['default config (gateway, dns01 route53 with a challenge zone, k8gb)', () => loadConfigFile(DEFAULT_CONFIG_PATH)],
   ['gateway, dns01 route53', () => withEndpoint(3, { ...BASE, kind: 'gateway', acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'route53', credentialsSecret: 'route53-creds', route53: { region: 'eu-central-1', hostedZoneID: 'Z0123456789ABC' } } } })],
   [
     'gateway, dns01 cloudflare with a challenge zone (k8gb routing)',
@@ -92,7 +92,7 @@ const VARIANTS: Array<[string, () => PlatformConfig]> = [
         c.regions.forEach((r, i) => (r.routing = { awsRegion: ['eu-central-1', 'ap-east-1'][i]! }));
       }),
   ],
-  ['ingress nginx, http01', () => withEndpoint(3, { ...BASE, kind: 'ingress', className: 'nginx', idleTimeoutSeconds: 7200 })],
+  ['ingress nginx, http01 (one active region)', () => withEndpoint(1, { ...BASE, kind: 'ingress', className: 'nginx', idleTimeoutSeconds: 7200 })],
   ['ingress (unknown class), dns01 cloudflare, extra annotations', () => withEndpoint(3, { ...BASE, kind: 'ingress', ingressAnnotations: { 'example.com/idle': '3600' }, acme: { ...BASE.acme, solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'cf-token' } } })],
 ];
 
