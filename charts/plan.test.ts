@@ -97,14 +97,17 @@ describe('3 -> 2 regions', () => {
     return c;
   })();
 
+  /** With global routing configured, r3 leaving DNS is its own dangerous change (README "Global routing"). */
+  const routingIds = configFrom(three).routing ? ['remove-routing:r3'] : [];
+
   it('going straight from active to removed is refused (the DC and database still exist)', () => {
     const p = plan(three, inputWithRegions(2));
-    expect(p.danger.refused.map((d) => d.id)).toEqual(['remove-region:r3']);
+    expect(p.danger.refused.map((d) => d.id)).toEqual(['remove-region:r3', ...routingIds]);
   });
 
   it('leaving first: the app stops, the region leaves the gateway lists, the keyspace and the mesh', () => {
     const p = plan(three, leaving);
-    expect(p.danger.changes).toEqual([]);
+    expect(p.danger.changes.map((d) => d.id)).toEqual(routingIds);
     expect(app(p, 'astring-chat-r3')!.effects).toEqual(['chat-backend in astring-r3 scales to 0 (region leaving)']);
     expect([...app(p, 'astring-chat-r3')!.removed].sort()).toEqual([
       'clusters/astring-r3/chat/horizontalpodautoscaler-chat-backend.yaml',
@@ -291,7 +294,7 @@ describe('npm run plan', () => {
     const r = capture(() => planMain(['--config', config, '--out', out, '--json']));
     expect(r.code).toBe(2);
     const json = JSON.parse(r.out);
-    expect(json.refused.map((d: { id: string }) => d.id)).toEqual(['remove-region:r3']);
+    expect(json.refused.map((d: { id: string }) => d.id)).toEqual(['remove-region:r3', ...(configFrom(inputWithRegions(3)).routing ? ['remove-routing:r3'] : [])]);
     expect(json.changed).toBe(true);
     expect(json.applications.length).toBeGreaterThan(0);
   });
@@ -393,10 +396,11 @@ describe('synth refuses what plan refuses', () => {
     writeFileSync(config, stringify(inputWithRegions(2)));
     const refused = capture(() => main(['--config', config, '--out', out]));
     expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/refused: 1 dangerous change\(s\) not acknowledged:\n {2}remove-region:r3/);
+    const routingIds = configFrom(inputWithRegions(3)).routing ? ['remove-routing:r3'] : [];
+    expect(refused.err).toMatch(new RegExp(`refused: ${1 + routingIds.length} dangerous change\\(s\\) not acknowledged:\\n {2}remove-region:r3`));
     expect(Object.fromEntries(readDist(out))).toEqual(before);
     const acked = inputWithRegions(2);
-    acked.acknowledgedChanges = ['remove-region:r3'];
+    acked.acknowledgedChanges = ['remove-region:r3', ...routingIds];
     writeFileSync(config, stringify(acked));
     expect(capture(() => main(['--config', config, '--out', out])).code).toBe(0);
     expect([...readDist(out).keys()].some((p) => p.includes('astring-r3'))).toBe(false);
