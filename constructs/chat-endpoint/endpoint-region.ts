@@ -1,7 +1,8 @@
 /**
  * The public chat endpoint of one region: ACME ClusterIssuer, Certificates, and a Gateway with
- * one HTTPRoute per hostname or one Ingress per hostname (names.ts chatRoutes) to the chat backend. A leaving region keeps only the
- * ClusterIssuer, so ArgoCD prunes its Gateway, route and Certificate before the region goes.
+ * one HTTPRoute per hostname or one Ingress per hostname (names.ts chatRoutes) to the chat
+ * backend. A leaving region keeps only the ClusterIssuer, so ArgoCD prunes its Gateway, routes
+ * and Certificates before the region goes.
  */
 import { Construct } from 'constructs';
 import { ChatEndpointNames, Labels, acmeClusterIssuerName } from '../../regions/names.js';
