@@ -71,6 +71,8 @@ describe('.github/workflows/pull-request.yml', () => {
     expect(workflow.jobs['comment']!.if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
     const fork = steps('check').find((s) => s.name === 'Forked pull request')!;
     expect(fork.if).toContain('github.event.pull_request.head.repo.full_name != github.repository');
+    expect(workflow.jobs['comment']!.if).toContain("github.actor != 'dependabot[bot]'");
+    expect(fork.if).toContain("github.actor == 'dependabot[bot]'");
     expect(fork.run).toMatch(/::notice .*read-only/);
   });
 
