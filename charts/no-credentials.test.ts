@@ -8,26 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { renderDist } from './render.js';
 import { configFrom, configWithRegions, defaultConfigInput, DIST } from '../test/helpers.js';
 import { readDist } from './dist-writer.js';
-
-/** Findings of credential literals in one file's text. */
-export function credentialFindings(path: string, text: string): string[] {
-  const findings: string[] = [];
-  const rules: Array<[RegExp, string]> = [
-    [/^\s*(- )?kind:\s*Secret\s*$/m, 'a Secret object'],
-    // A Secret's (or ConfigMap's) payload sits at the top level; a nested `data:` is some other
-    // field (e.g. barman-cloud's base-backup settings).
-    [/^(stringData|data):/m, 'a top-level data/stringData block'],
-    [/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/, 'PEM material'],
-    [/[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, 'credentials in a URL'],
-    [/\b(password|passwd|pass|token|secret|apiKey|api_key)[ \t]*[:=][ \t]*(?!<< \$[A-Z_]+ >>)["']?[^\s"'{}]+/im, 'a literal credential value'],
-    [/\bPGPASSWORD\b|\bpassword=/i, 'a password in a DSN or environment'],
-  ];
-  for (const [re, what] of rules) {
-    const m = re.exec(text);
-    if (m) findings.push(`${path}: ${what}: ${m[0].trim()}`);
-  }
-  return findings;
-}
+import { credentialFindings } from '../test/credential-findings.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -237,5 +218,14 @@ spec:
 
   it('marks the gateway credentials as identical in every region', () => {
     expect(readDist(DIST).get('SECRETS.md')).toMatch(/\| `nats-gateway-auth` \|.*\| every region \|/);
+  });
+});
+
+describe('the credential scan itself', () => {
+  it('flags a Secret object and its payload, not a reference to a Secret', () => {
+    const secret = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  user: a\n';
+    expect(credentialFindings('s.yaml', secret)).toEqual(['s.yaml: a Secret object: kind: Secret', 's.yaml: a top-level data/stringData block: stringData:']);
+    const gateway = 'kind: Gateway\nspec:\n  listeners:\n    - tls:\n        certificateRefs:\n          - kind: Secret\n            name: chat-tls\n';
+    expect(credentialFindings('g.yaml', gateway)).toEqual([]);
   });
 });

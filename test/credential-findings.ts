@@ -1,14 +1,14 @@
 /**
- * The credential-literal scan of charts/no-credentials.test.ts, as a module other tests can
- * import (importing a *.test.ts file would run its suite again). Same rules; the lead is asked
- * (/tmp/rm/requests/secrets.md) to make charts/no-credentials.test.ts import it, so one copy remains.
+ * The credential-literal scan of dist/ (charts/no-credentials.test.ts, the output snapshots and
+ * the External Secrets test use it): a file of synthesized output must never hold one.
  */
+
+import { parseAllDocuments } from 'yaml';
 
 /** Findings of credential literals in one file's text. */
 export function credentialFindings(path: string, text: string): string[] {
   const findings: string[] = [];
   const rules: Array<[RegExp, string]> = [
-    [/^\s*(- )?kind:\s*Secret\s*$/m, 'a Secret object'],
     // A Secret's (or ConfigMap's) payload sits at the top level; a nested `data:` is some other field.
     [/^(stringData|data):/m, 'a top-level data/stringData block'],
     [/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/, 'PEM material'],
@@ -16,9 +16,34 @@ export function credentialFindings(path: string, text: string): string[] {
     [/\b(password|passwd|pass|token|secret|apiKey|api_key)[ \t]*[:=][ \t]*(?!<< \$[A-Z_]+ >>)["']?[^\s"'{}]+/im, 'a literal credential value'],
     [/\bPGPASSWORD\b|\bpassword=/i, 'a password in a DSN or environment'],
   ];
+  if (holdsSecretObject(text)) findings.push(`${path}: a Secret object: kind: Secret`);
   for (const [re, what] of rules) {
     const m = re.exec(text);
     if (m) findings.push(`${path}: ${what}: ${m[0].trim()}`);
   }
   return findings;
+}
+
+/**
+ * Whether any YAML document of `text`, at any depth, is a Secret object: a mapping with
+ * `kind: Secret` and an `apiVersion` (a values file's extra manifests count). A mapping with
+ * `kind: Secret` and no `apiVersion` is a reference (a Gateway's certificateRefs). Text that is
+ * not YAML falls back to any `kind: Secret` line.
+ */
+function holdsSecretObject(text: string): boolean {
+  if (!/kind:[ \t]*Secret\b/.test(text)) return false;
+  let docs: unknown[];
+  try {
+    docs = parseAllDocuments(text).map((d) => d.toJS());
+  } catch {
+    return true;
+  }
+  const walk = (v: unknown): boolean => {
+    if (Array.isArray(v)) return v.some(walk);
+    if (v === null || typeof v !== 'object') return false;
+    const o = v as Record<string, unknown>;
+    if (o['kind'] === 'Secret' && 'apiVersion' in o) return true;
+    return Object.values(o).some(walk);
+  };
+  return docs.some(walk);
 }
