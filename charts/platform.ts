@@ -8,7 +8,7 @@ import { App } from 'cdk8s';
 import { ArgoProject } from '../constructs/argocd/app-project.js';
 import { ComponentApplicationSet } from '../constructs/argocd/component-application-set.js';
 import { RootApplication } from '../constructs/argocd/root-application.js';
-import { enabledComponents, type ComponentDefinition } from '../constructs/component.js';
+import { buildOrder, enabledComponents, type ComponentDefinition } from '../constructs/component.js';
 import { COMPONENTS } from '../constructs/components.js';
 import { PlatformNamespace } from '../constructs/namespace.js';
 import { OutputChart } from '../constructs/output.js';
@@ -37,7 +37,7 @@ export function buildPlatform(input: PlatformConfig, components: readonly Compon
   const applicationSets: ComponentApplicationSet[] = [];
   const enabled = enabledComponents(c, components);
 
-  for (const def of enabled) {
+  for (const def of buildOrder(enabled)) {
     const namespace = def.namespace(c);
     const targets = def.placement(c);
     for (const target of targets) {

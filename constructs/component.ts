@@ -219,6 +219,12 @@ export interface ComponentDefinition {
   readonly application: (c: PlatformConfig) => ComponentApplication;
   /** Built once per target, in the target's folder chart. */
   readonly construct: ComponentConstruct;
+  /**
+   * Its construct reads what the other components' constructs added to the tree (e.g. their
+   * SecretRequirements), so the synth builds it after every component without this flag,
+   * wherever it sits in the list. Default false: built in list order.
+   */
+  readonly readsOtherComponents?: boolean;
   /** Cluster-scoped kinds its Applications create. */
   readonly clusterScopedKinds?: (c: PlatformConfig) => readonly ClusterScopedKind[];
   readonly topology?: TopologyContribution;
@@ -227,6 +233,11 @@ export interface ComponentDefinition {
   readonly danger?: DangerContribution;
   /** Markdown lines for SECRETS.md "Creating one by hand" (how this component reads its Secrets' values). */
   readonly secretNotes?: readonly string[];
+}
+
+/** The order the synth builds `enabled` in: list order, those that read the others last. */
+export function buildOrder(enabled: readonly ComponentDefinition[]): ComponentDefinition[] {
+  return [...enabled.filter((d) => d.readsOtherComponents !== true), ...enabled.filter((d) => d.readsOtherComponents === true)];
 }
 
 /** The components of `list` that `config` deploys, in list order. */

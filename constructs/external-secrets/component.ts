@@ -1,8 +1,8 @@
 /**
  * External Secrets Operator, with `secrets.provider: external-secrets`: the pinned chart on every
  * cluster, and per cluster the ExternalSecrets (and Password generators) that provide the
- * Secrets SECRETS.md lists as created by you. Must stay last in constructs/components.ts: it
- * reads the other components' SecretRequirements.
+ * Secrets SECRETS.md lists as created by you. It reads the other components' SecretRequirements
+ * (`readsOtherComponents`: the synth builds it after them, wherever it is listed).
  */
 import type { ComponentDefinition } from '../component.js';
 import { OPERATOR_CHART_KINDS, Placement } from '../component.js';
@@ -45,6 +45,7 @@ export const externalSecrets: ComponentDefinition = {
     syncWave: -1,
   }),
   construct: ExternalSecretsCluster,
+  readsOtherComponents: true,
   clusterScopedKinds: () => OPERATOR_CHART_KINDS,
   secretNotes: [
     'With `secrets.provider: external-secrets`, put each "from store key" value in your store once',

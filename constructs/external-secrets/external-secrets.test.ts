@@ -293,20 +293,30 @@ describe('the config', () => {
 });
 
 describe('ordering', () => {
-  it('a component listed after external-secrets whose Secret nothing provides fails with the fix', () => {
-    class Late extends Construct {
-      constructor(scope: Construct, id: string, props: { target: { cluster: string } }) {
-        super(scope, id);
-        new SecretRequirement(this, 'late', { cluster: props.target.cluster, namespace: 'late', name: 'late-auth', keys: ['password'], usedBy: 'late servers' });
-      }
+  class Late extends Construct {
+    constructor(scope: Construct, id: string, props: { target: { cluster: string } }) {
+      super(scope, id);
+      new SecretRequirement(this, 'late', { cluster: props.target.cluster, namespace: 'late', name: 'late-auth', keys: ['password'], usedBy: 'late servers' });
     }
-    const late: ComponentDefinition = {
-      name: 'late',
-      placement: Placement.regions,
-      namespace: () => ({ name: 'late', podSecurity: 'restricted' }),
-      application: () => ({ syncOptions: [] }),
-      construct: Late,
-    };
-    expect(() => renderDist(configFrom(exampleInput()), [...COMPONENTS, late])).toThrow(/late\/late-auth .* keep externalSecrets last in COMPONENTS/);
+  }
+  const late: ComponentDefinition = {
+    name: 'late',
+    placement: Placement.regions,
+    namespace: () => ({ name: 'late', podSecurity: 'restricted' }),
+    application: () => ({ syncOptions: [] }),
+    construct: Late,
+  };
+
+  it('a component listed after external-secrets still gets its Secret from the store (no list order to keep)', () => {
+    const files = renderDist(configFrom(exampleInput()), [...COMPONENTS, late]);
+    const region = configFrom(exampleInput()).regions[0]!.cluster;
+    const texts = [...files].filter(([p]) => p.startsWith(`clusters/${region}/`)).map(([, t]) => t);
+    expect(texts.some((t) => /kind: ExternalSecret/.test(t) && /name: late-auth/.test(t))).toBe(true);
+  });
+
+  it('a component that reads the others AND adds a Secret fails with the fix', () => {
+    expect(() => renderDist(configFrom(exampleInput()), [...COMPONENTS, { ...late, readsOtherComponents: true }])).toThrow(
+      /late\/late-auth .* must not set readsOtherComponents/,
+    );
   });
 });

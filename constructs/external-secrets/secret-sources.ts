@@ -4,8 +4,8 @@
  * record on each SecretRequirement of where its value now comes from (SECRETS.md).
  *
  * It reads the SecretRequirements the other components' constructs added to the tree, so the
- * external-secrets component is built last (last in constructs/components.ts); a validation
- * fails with that fix if a requirement of this cluster appears after it.
+ * external-secrets component has `readsOtherComponents` (built after them); a validation fails
+ * if a requirement of this cluster still appears after it (a second component with that flag).
  */
 import { Construct } from 'constructs';
 import { Labels } from '../../regions/names.js';
@@ -71,7 +71,7 @@ export class SecretSources extends Construct {
           .filter((r) => r.cluster === cluster && r.createdBy === 'you' && !seen.has(r))
           .map(
             (r) =>
-              `Secret ${r.namespace}/${r.secretName} (${r.node.path}) was added after the ${EXTERNAL_SECRETS_COMPONENT} component was built, so nothing provides it: keep externalSecrets last in COMPONENTS (constructs/components.ts)`,
+              `Secret ${r.namespace}/${r.secretName} (${r.node.path}) was added after the ${EXTERNAL_SECRETS_COMPONENT} component was built, so nothing provides it: a component that adds Secrets must not set readsOtherComponents (constructs/component.ts)`,
           ),
     });
   }
