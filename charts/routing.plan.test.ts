@@ -20,7 +20,7 @@ function input(n: number, mutate: (c: PlatformConfigInput) => void = () => {}): 
     domain: 'chat-test.example.org',
     kind: 'gateway',
     className: 'eg',
-    acme: { email: 'ops@example.org', solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'acme-dns01' } },
+    acme: { email: 'ops@example.org', solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'acme-dns01', challengeZone: 'acme.example.org' } },
   };
   c.routing = {
     provider: 'k8gb',
@@ -65,7 +65,9 @@ describe('adding a third region: routing follows the region state', () => {
       expect(a['k8gb'].extGslbClustersGeoTags).toBe(tagsAfter);
       expect(withoutTags(a)).toEqual(withoutTags(b));
       const k = app(p, `astring-k8gb-${r}`)!;
-      expect(k.changed).toEqual([`values/astring-${r}/k8gb.yaml`]);
+      // Its CoreDNS also answers the ACME challenge CNAME of r3's pinned name.
+      expect([...k.changed].sort()).toEqual([`clusters/astring-${r}/k8gb/configmap-k8gb-coredns.yaml`, `values/astring-${r}/k8gb.yaml`]);
+      expect(k.effects).toContain(`k8gb's CoreDNS in astring-${r} reloads its Corefile within 30 s (4 ACME challenge CNAME(s), was 3)`);
       // With DNS-01 each old region also serves r3's pinned name, so it can fail over there.
       expect(k.added).toEqual([`clusters/astring-${r}/k8gb/gslb-chat-r3.yaml`]);
       expect(k.effects).toContain(`k8gb in astring-${r} pairs with ${tagsAfter.replace(',', ', ')} (was ${tagsBefore}; adds r3): the operator restarts with the new list, CoreDNS keeps answering`);
@@ -78,6 +80,7 @@ describe('adding a third region: routing follows the region state', () => {
         'clusters/astring-r3/k8gb/gslb-chat-r2.yaml',
         'clusters/astring-r3/k8gb/gslb-chat-r3.yaml',
         'clusters/astring-r3/k8gb/gslb-chat.yaml',
+        'clusters/astring-r3/k8gb/configmap-k8gb-coredns.yaml',
         'clusters/astring-r3/k8gb/namespace-k8gb.yaml',
         'values/astring-r3/k8gb.yaml',
       ].sort(),

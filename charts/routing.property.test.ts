@@ -4,7 +4,8 @@
  * tags, owner ids and TXT prefixes are unique, every Gslb references a route object that exists
  * in the same cluster's output and serves exactly the one hostname the Gslb is meant for, and
  * every Gslb, Gateway, HTTPRoute, Certificate and ClusterIssuer validates against
- * ../shared/schemas. Expected values come from the config (an independent model), never from
+ * ../shared/schemas; k8gb's own Corefile answers the ACME challenge CNAMEs of every active
+ * region's names. Expected values come from the config (an independent model), never from
  * the generator's own helpers.
  */
 import { readFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ function routingInput(n: number, states: ReadonlyArray<'active' | 'joining' | 'l
     domain: 'chat-test.example.org',
     kind,
     className: kind === 'gateway' ? 'eg' : 'nginx',
-    acme: { email: 'ops@example.org', solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'acme-dns01' } },
+    acme: { email: 'ops@example.org', solver: 'dns01', dns01: { provider: 'cloudflare', credentialsSecret: 'acme-dns01', challengeZone: 'acme.example.org' } },
   };
   input.routing = {
     provider: 'k8gb',
@@ -126,6 +127,14 @@ function checkRouting(c: PlatformConfig, validators: Map<string, ValidateFunctio
       published.set(hosts[0]!, g['spec'].strategy);
     }
     expect(Object.fromEntries(published)).toEqual(Object.fromEntries(expected));
+
+    // k8gb's CoreDNS answers the ACME challenge CNAMEs of every active region's names (DNS-01 + challengeZone).
+    const corefile = objects.find((o) => o.obj['kind'] === 'ConfigMap' && o.obj['metadata']?.name === 'k8gb-coredns');
+    const cnames = [...String(corefile?.obj['data']?.Corefile ?? '').matchAll(/answer "\{\{ \.Name \}\} \d+ IN CNAME (\S+)\."/g)].map((m) => m[1]);
+    const domain = c.endpoint!.domain;
+    const names = [`chat.${domain}`, ...active.map((x) => `chat.${x.name}.${domain}`)];
+    expect(cnames.sort()).toEqual(names.map((h) => `${h}.acme.example.org`).sort());
+    expect(values['coredns'].corefile).toEqual({ enabled: false });
   }
   expect(new Set(owners).size, 'owner ids unique').toBe(owners.length);
   expect(new Set(prefixes).size, 'TXT prefixes unique').toBe(prefixes.length);

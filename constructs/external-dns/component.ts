@@ -12,7 +12,8 @@ import { ExternalDnsRegion, externalDnsOf } from './external-dns-region.js';
 import { EXTERNAL_DNS_CHART, EXTERNAL_DNS_COMPONENT } from './names.js';
 import { externalDnsSummary } from './topology.js';
 
-const uses = (c: PlatformConfig) => c.routing?.provider === 'externalDns' && c.routing.externalDns !== undefined && c.endpoint !== undefined;
+const uses = (c: PlatformConfig) =>
+  c.routing?.provider === 'externalDns' && c.routing.externalDns !== undefined && c.endpoint !== undefined && c.regions.some((r) => r.state === 'active');
 const routed = (r: Region) => r.state === 'active';
 
 /** values/<cluster>/external-dns.yaml */

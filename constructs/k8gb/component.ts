@@ -16,7 +16,8 @@ import { ROUTING_DANGER_RULES, ROUTING_STATE_KEY, routingState } from './routing
 import { K8GB_RELEASE } from './corefile.js';
 import { externalDnsCell } from '../external-dns/topology.js';
 
-const uses = (c: PlatformConfig) => c.routing?.provider === 'k8gb' && c.routing.k8gb !== undefined && c.endpoint !== undefined;
+// Off while no region is active (an ApplicationSet needs a target; remove-last-region refuses that change anyway).
+const uses = (c: PlatformConfig) => c.routing?.provider === 'k8gb' && c.routing.k8gb !== undefined && c.endpoint !== undefined && c.regions.some((r) => r.state === 'active');
 const routed = (r: Region) => r.state === 'active';
 const PARENT_NODE = 'k8gb_parent_zone';
 

@@ -2,7 +2,7 @@
  * k8gb in one active region: the chart's values, a Gslb per chat name it serves (failover on a
  * region-pinned name with that region as primary, roundRobin or geoip on the global name), the
  * DNS provider's credentials and the GeoIP database as Secret requirements, and the Corefile
- * when a GeoIP database is given.
+ * when a GeoIP database or the endpoint's ACME challenge CNAMEs need one (corefile.ts).
  */
 import { Construct } from 'constructs';
 import { Labels } from '../../regions/names.js';
@@ -10,9 +10,9 @@ import type { PlatformConfig } from '../../regions/schema.js';
 import { regionOf, type ComponentProps } from '../component.js';
 import { HelmValuesFile, SecretRequirement } from '../output.js';
 import type { K8gbConfig } from './config.js';
-import { K8gbCorefile } from './corefile.js';
+import { K8gbCorefile, ownCorefile } from './corefile.js';
 import { Gslb } from './gslb.js';
-import { K8GB_DNS_SECRET_KEYS, k8gbValues } from './k8gb-values.js';
+import { corefileOptions, K8GB_DNS_SECRET_KEYS, k8gbValues } from './k8gb-values.js';
 import { K8GB_CHART, K8GB_COMPONENT, k8gbDnsZone } from './names.js';
 import { routedNames } from './routes.js';
 
@@ -43,18 +43,17 @@ export class K8gbRegion extends Construct {
       keys: Object.values(K8GB_DNS_SECRET_KEYS[d.name]),
       usedBy: `k8gb's external-dns (${d.name}: NS and glue records delegating ${k8gbDnsZone(c, k)} in ${k.parentZone})`,
     });
-    if (k.geoip) {
-      if (k.geoip.secretName) {
-        new SecretRequirement(this, 'geoip', {
-          cluster: region.cluster,
-          namespace: props.namespace,
-          name: k.geoip.secretName,
-          keys: [k.geoip.fileName],
-          usedBy: `k8gb's CoreDNS (GeoIP database: the global name's geoip strategy)`,
-        });
-      }
-      new K8gbCorefile(scope, 'corefile', { namespace: props.namespace, geoip: k.geoip, negTtlSeconds: ttl, labels });
+    if (k.geoip?.secretName) {
+      new SecretRequirement(this, 'geoip', {
+        cluster: region.cluster,
+        namespace: props.namespace,
+        name: k.geoip.secretName,
+        keys: [k.geoip.fileName],
+        usedBy: `k8gb's CoreDNS (GeoIP database: the global name's geoip strategy)`,
+      });
     }
+    const corefile = corefileOptions(c, k);
+    if (ownCorefile(corefile)) new K8gbCorefile(scope, 'corefile', { namespace: props.namespace, options: corefile, labels });
 
     for (const { route, ref, strategy } of routedNames(c, region)) {
       new Gslb(scope, `gslb-${route.name}`, { name: route.name, namespace: ref.namespace, route: ref, strategy, dnsTtlSeconds: ttl, labels });

@@ -9,7 +9,8 @@
 import { k8gbGeoTag, Labels } from '../../regions/names.js';
 import type { PlatformConfig, Region } from '../../regions/schema.js';
 import type { K8gbConfig } from './config.js';
-import { geoipVolumeMounts, geoipVolumes } from './corefile.js';
+import { acmeChallengeCnames } from '../chat-endpoint/names.js';
+import { geoipVolumeMounts, geoipVolumes, ownCorefile, type CorefileOptions } from './corefile.js';
 import { k8gbDnsZone, k8gbTxtOwnerId, k8gbTxtPrefix } from './names.js';
 
 /** Keys of the DNS provider's credentials Secret, per provider. */
@@ -54,6 +55,12 @@ function extdnsProvider(k: K8gbConfig): Record<string, unknown> {
   };
 }
 
+/** What k8gb's CoreDNS must carry beyond the chart's Corefile: the GeoIP database and the endpoint's ACME CNAMEs. */
+export function corefileOptions(c: PlatformConfig, k: K8gbConfig): CorefileOptions {
+  const ttl = c.routing!.dnsTtlSeconds;
+  return { geoip: k.geoip, cnames: acmeChallengeCnames(c), negTtlSeconds: ttl, cnameTtlSeconds: ttl };
+}
+
 /** The values file `values/<cluster>/k8gb.yaml` of an active region. */
 export function k8gbValues(c: PlatformConfig, k: K8gbConfig, region: Region): Record<string, unknown> {
   const ttl = c.routing!.dnsTtlSeconds;
@@ -76,15 +83,10 @@ export function k8gbValues(c: PlatformConfig, k: K8gbConfig, region: Region): Re
       // LoadBalancer, k8gb also reads its exposed IPs from this Service (COREDNS_SERVICE_TYPE).
       serviceType: 'LoadBalancer',
       service: { annotations: { ...k.dnsService.annotations } },
-      ...(geoip
-        ? {
-            // chart v0.20.0 never renders dnsZones[].geoDataFilePath into its Corefile (templates/coredns/cm.yaml
-            // reads it outside any range): regionmesh writes the Corefile (corefile.ts) and mounts the database.
-            corefile: { enabled: false },
-            extraVolumes: geoipVolumes(geoip),
-            extraVolumeMounts: geoipVolumeMounts(),
-          }
-        : {}),
+      // chart v0.20.0 never renders dnsZones[].geoDataFilePath / extraServerBlocks into its Corefile
+      // (templates/coredns/cm.yaml reads them outside any range): regionmesh writes it (corefile.ts).
+      ...(ownCorefile(corefileOptions(c, k)) ? { corefile: { enabled: false } } : {}),
+      ...(geoip ? { extraVolumes: geoipVolumes(geoip), extraVolumeMounts: geoipVolumeMounts() } : {}),
     },
     extdns: {
       enabled: true,

@@ -40,9 +40,10 @@ export const gslbEffects: EffectsOf = ({ cluster, before: b, after: a }) => {
   return [`k8gb in ${cluster}: ${what} now follows ${a['spec']?.resourceRef?.kind} ${a['spec']?.resourceRef?.name}`];
 };
 
-/** ConfigMap k8gb-coredns (only with a GeoIP database). */
+/** ConfigMap k8gb-coredns (with a GeoIP database or ACME challenge CNAMEs). */
 export const corefileEffects: EffectsOf = ({ cluster, before: b, after: a }) => {
-  if (!b) return [`k8gb's CoreDNS in ${cluster} answers the global name by GeoIP (Corefile with the database, reloaded within 30 s)`];
-  if (!a) return [`k8gb's CoreDNS in ${cluster} goes back to the chart's Corefile (no GeoIP)`];
-  return [`k8gb's CoreDNS in ${cluster} reloads its Corefile within 30 s`];
+  const cnames = (o: DistObject | undefined) => String(o?.['data']?.Corefile ?? '').match(/ IN CNAME /g)?.length ?? 0;
+  if (!b) return [`k8gb's CoreDNS in ${cluster} takes regionmesh's Corefile (${cnames(a)} ACME challenge CNAME(s)${/geodatafilepath/.test(a!['data']?.Corefile ?? '') ? ', GeoIP' : ''}), reloaded within 30 s`];
+  if (!a) return [`k8gb's CoreDNS in ${cluster} goes back to the chart's Corefile`];
+  return [`k8gb's CoreDNS in ${cluster} reloads its Corefile within 30 s (${cnames(a)} ACME challenge CNAME(s), was ${cnames(b)})`];
 };

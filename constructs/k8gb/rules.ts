@@ -63,7 +63,27 @@ function geoipViolations(c: PlatformConfig): PlatformRuleViolation[] {
     : [{ path: [...K8GB, 'geoip'], message: `give the GeoIP database as exactly one of secretName or claimName, got ${sources === 0 ? 'neither' : 'both'}` }];
 }
 
+/**
+ * With k8gb, the chat names live in a zone only k8gb's CoreDNS serves (A and TXT from its own
+ * DNSEndpoints): with 2+ active regions HTTP-01 reaches the wrong region and DNS-01 TXT records
+ * at the provider are hidden by the delegation, unless they are moved out by CNAMEs
+ * (endpoint.acme.dns01.challengeZone, answered by k8gb's CoreDNS: corefile.ts).
+ */
+function acmeViolations(c: PlatformConfig): PlatformRuleViolation[] {
+  const a = c.endpoint?.acme;
+  if (c.routing?.provider !== 'k8gb' || !a || typeof a !== 'object') return [];
+  const active = c.regions.filter((r) => r.state === 'active').length;
+  if (active < 2 || (a.solver === 'dns01' && a.dns01?.challengeZone !== undefined)) return [];
+  return [
+    {
+      path: ['endpoint', 'acme', 'solver'],
+      message: `with routing.provider k8gb and ${active} active regions, certificates need solver dns01 with a challengeZone: k8gb's CoreDNS answers the delegated zone, so an HTTP-01 check reaches any region and DNS-01 TXT records at the provider are hidden by the delegation (set solver: dns01 and dns01.challengeZone to a zone your provider serves outside the delegated zone, e.g. "acme.<parent zone>")`,
+    },
+  ];
+}
+
 export const k8gbRules: readonly PlatformRule[] = [
+  rule('k8gb-acme-challenges', ['endpoint', 'acme'], acmeViolations),
   rule('k8gb-zones', [...K8GB], zoneViolations),
   rule('k8gb-ns-names', ['regions'], nsNameViolations),
   rule('k8gb-dns-provider', [...K8GB, 'dnsProvider'], providerViolations),
