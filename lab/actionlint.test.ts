@@ -40,7 +40,8 @@ describe('actionlint', () => {
     const files = workflowFiles().map((f) => `.github/workflows/${f}`);
     expect(files).toContain(`.github/workflows/${PR_WORKFLOW}`);
     const r = runActionlint(bin, files, REPO_ROOT);
-    console.log(`actionlint ${bin} on ${files.join(', ')}: ${r.shellcheck ? `run: scripts checked with ${r.shellcheck}` : 'no shellcheck on PATH, run: scripts not shell-checked'}`);
+    // ensureActionlint installed shellcheck: the run: scripts are shell-checked too.
+    expect(r.shellcheck).toBeDefined();
     expect(r.output).toBe('');
     expect(r.status).toBe(0);
   });
@@ -50,6 +51,13 @@ describe('actionlint', () => {
     const r = runActionlint(bin, [file], dir);
     expect(r.status).toBe(1);
     expect(r.output).toMatch(/^\.github\/workflows\/pull-request\.yml:\d+:\d+: property "os" is not defined in object type \{\} \[expression\]$/m);
+  });
+
+  it('fails on a run: script shellcheck refuses (shellcheck is used)', () => {
+    const { dir, file } = brokenCopy('        run: npm ci --no-audit --no-fund\n', '        run: npm ci --no-audit --no-fund; cd $(mktemp -d)\n');
+    const r = runActionlint(bin, [file], dir);
+    expect(r.status).toBe(1);
+    expect(r.output).toMatch(/shellcheck reported issue in this script: SC2046:/);
   });
 
   it('fails on a job that needs a job that does not exist', () => {

@@ -2,12 +2,12 @@
  * actionlint (github.com/rhysd/actionlint), the linter `npm test` runs on `.github/workflows/`:
  * built once with `go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12` into the lab
  * cache by ./go-install.ts (`<lab cache>/actionlint/v1.7.12/actionlint`, the module cache first,
- * then the Go module proxy), like nats-server and Mailpit. It runs shellcheck on `run:` scripts
- * when a `shellcheck` is on PATH (Debian package `shellcheck`), and skips that part otherwise.
+ * then the Go module proxy), like nats-server and Mailpit. It runs shellcheck on `run:` scripts:
+ * `ensureActionlint` installs the Debian package `shellcheck` when it is missing.
  */
 import { spawnSync } from 'node:child_process';
 import { ensureGoProgram, type GoProgram } from './go-install.js';
-import { findExecutable } from './install.js';
+import { ensureAptPackages, findExecutable } from './install.js';
 
 export const ACTIONLINT: GoProgram = {
   name: 'actionlint',
@@ -16,8 +16,9 @@ export const ACTIONLINT: GoProgram = {
   version: 'v1.7.12',
 };
 
-/** The path of actionlint, built and cached on first use. */
-export function ensureActionlint(log: (line: string) => void = () => undefined): Promise<string> {
+/** The path of actionlint, built and cached on first use; shellcheck installed (apt) when missing. */
+export async function ensureActionlint(log: (line: string) => void = () => undefined): Promise<string> {
+  await ensureAptPackages([{ pkg: 'shellcheck', present: () => findExecutable('shellcheck') !== undefined, why: "actionlint's check of run: scripts" }], log);
   return ensureGoProgram(ACTIONLINT, log);
 }
 
