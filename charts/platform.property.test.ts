@@ -77,7 +77,32 @@ function expectedPlacement(c: PlatformConfig): Map<string, { namespace: string; 
     // With backups configured: the barman-cloud plugin next to the CNPG operator, the
     // ObjectStore + ScheduledBackup beside each Postgres, Medusa schedules beside each DC.
     ...backupPlacement(c, every),
+    ...edgePlacement(c),
   ]);
+}
+
+/**
+ * README "Public endpoint and TLS" / "Global routing" / "Secrets: manual or from a store": the
+ * endpoint in the app namespace of every region that is not joining (a leaving one keeps only
+ * its ClusterIssuer); the routing provider's chart in every active region; External Secrets on
+ * every cluster when Secrets come from a store.
+ */
+function edgePlacement(c: PlatformConfig): Array<[string, { namespace: string; clusters: string[] }]> {
+  const x = c as {
+    endpoint?: unknown;
+    routing?: { provider: 'k8gb' | 'externalDns'; k8gb?: { namespace: string }; externalDns?: { namespace: string } };
+    secrets?: { provider: string; externalSecrets?: { namespace: string } };
+  };
+  const clusters = (keep: (r: PlatformConfig['regions'][number]) => boolean) => c.regions.filter(keep).map((r) => r.cluster).sort();
+  const active = clusters((r) => r.state === 'active');
+  const out: Array<[string, { namespace: string; clusters: string[] }]> = [];
+  if (x.endpoint !== undefined) out.push(['chat-endpoint', { namespace: c.app.namespace, clusters: clusters((r) => r.state !== 'joining') }]);
+  if (x.routing?.provider === 'k8gb' && active.length > 0) out.push(['k8gb', { namespace: x.routing.k8gb!.namespace, clusters: active }]);
+  if (x.routing?.provider === 'externalDns' && active.length > 0) out.push(['external-dns', { namespace: x.routing.externalDns!.namespace, clusters: active }]);
+  if (x.secrets?.provider === 'external-secrets') {
+    out.push(['external-secrets', { namespace: x.secrets.externalSecrets!.namespace, clusters: [c.managementCluster.name, ...c.regions.map((r) => r.cluster)].sort() }]);
+  }
+  return out;
 }
 
 function backupPlacement(c: PlatformConfig, every: string[]): Array<[string, { namespace: string; clusters: string[] }]> {
