@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderDist } from '../charts/render.js';
+import { COMPONENTS } from '../constructs/components.js';
 import { loadConfigFile } from '../constructs/platform-config.js';
 import { REPO_ROOT } from './helpers.js';
 import {
@@ -30,6 +31,19 @@ describe('output snapshots of the example configs', () => {
     }
     const report = snapshotReport(example, readSnapshot(dir), now);
     if (report !== undefined) throw new Error(report);
+  });
+});
+
+describe('a one-line construct change', () => {
+  it('fails with exactly the manifest it changes, a readable diff and the update command', () => {
+    const config = loadConfigFile(join(REPO_ROOT, 'regions/examples/one-region.yaml'));
+    // One line of a construct's input: NATS' Applications also prune last.
+    const changed = COMPONENTS.map((d) => (d.name === 'nats' ? { ...d, application: (c: Parameters<typeof d.application>[0]) => ({ ...d.application(c), syncOptions: [...d.application(c).syncOptions, 'PruneLast=true'] }) } : d));
+    const report = snapshotReport('one-region', renderDist(config), renderDist(config, changed))!;
+    expect(report).toContain('regions/examples/one-region.yaml differs from test/snapshots/one-region/ in 1 file(s)');
+    expect(report).toContain('--- a/argocd/applicationset-astring-nats.yaml\n+++ b/argocd/applicationset-astring-nats.yaml\n');
+    expect(report).toMatch(/^\+ +- PruneLast=true$/m);
+    expect(report).toContain(`    ${UPDATE_COMMAND}\n`);
   });
 });
 
