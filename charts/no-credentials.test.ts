@@ -139,7 +139,9 @@ describe('no credential in dist/', () => {
   it.each([
     ['a Secret object', 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n'],
     ['a Secret object inside a values file', 'extraResources:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: x\n'],
-    ['a top-level data block', 'apiVersion: v1\nkind: ConfigMap\ndata:\n  password-file: x\n'],
+    ['a credential-like ConfigMap key', 'apiVersion: v1\nkind: ConfigMap\ndata:\n  password-file: x\n'],
+    ['a top-level data block outside a ConfigMap', 'apiVersion: v1\nkind: Thing\ndata:\n  x: y\n'],
+    ['a top-level stringData block', 'apiVersion: v1\nkind: Thing\nstringData:\n  x: y\n'],
     ['a literal password', 'authorization:\n  user: admin\n  password: hunter2\n'],
     ['credentials in a URL', 'urls:\n  - nats://gw:s3cret@nats-headless:7222\n'],
     ['a DSN password', "dsn: 'host=db user=app password=abc'\n"],
@@ -150,6 +152,10 @@ describe('no credential in dist/', () => {
 
   it('accepts a nested data block that is not a payload (barman-cloud base-backup settings)', () => {
     expect(credentialFindings('x.yaml', 'kind: ObjectStore\nspec:\n  configuration:\n    data:\n      compression: gzip\n')).toEqual([]);
+  });
+
+  it('accepts a ConfigMap of configuration (the k8gb Corefile)', () => {
+    expect(credentialFindings('x.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: k8gb-coredns\ndata:\n  Corefile: |\n    .:5353 {\n      errors\n    }\n')).toEqual([]);
   });
 
   it('accepts env references such as << $NATS_PASSWORD >>', () => {
@@ -224,7 +230,7 @@ spec:
 describe('the credential scan itself', () => {
   it('flags a Secret object and its payload, not a reference to a Secret', () => {
     const secret = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  user: a\n';
-    expect(credentialFindings('s.yaml', secret)).toEqual(['s.yaml: a Secret object: kind: Secret', 's.yaml: a top-level data/stringData block: stringData:']);
+    expect(credentialFindings('s.yaml', secret)).toEqual(['s.yaml: a Secret object: kind: Secret', 's.yaml: a top-level stringData block: stringData:']);
     const gateway = 'kind: Gateway\nspec:\n  listeners:\n    - tls:\n        certificateRefs:\n          - kind: Secret\n            name: chat-tls\n';
     expect(credentialFindings('g.yaml', gateway)).toEqual([]);
   });

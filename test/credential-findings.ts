@@ -9,14 +9,20 @@ import { parseAllDocuments } from 'yaml';
 export function credentialFindings(path: string, text: string): string[] {
   const findings: string[] = [];
   const rules: Array<[RegExp, string]> = [
-    // A Secret's (or ConfigMap's) payload sits at the top level; a nested `data:` is some other field.
-    [/^(stringData|data):/m, 'a top-level data/stringData block'],
+    // A Secret's payload sits at the top level; a nested `data:` is some other field. A ConfigMap's
+    // `data` is configuration (a Corefile): its keys are checked below, its text by every rule here.
+    [/^stringData:/m, 'a top-level stringData block'],
     [/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/, 'PEM material'],
     [/[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, 'credentials in a URL'],
     [/\b(password|passwd|pass|token|secret|apiKey|api_key)[ \t]*[:=][ \t]*(?!<< \$[A-Z_]+ >>)["']?[^\s"'{}]+/im, 'a literal credential value'],
     [/\bPGPASSWORD\b|\bpassword=/i, 'a password in a DSN or environment'],
   ];
   if (holdsSecretObject(text)) findings.push(`${path}: a Secret object: kind: Secret`);
+  if (/^data:/m.test(text)) {
+    const keys = configMapDataKeys(text);
+    if (keys === undefined) findings.push(`${path}: a top-level data/stringData block: data:`);
+    else for (const k of keys.filter((x) => CREDENTIAL_KEY.test(x))) findings.push(`${path}: a credential-like ConfigMap key: ${k}`);
+  }
   for (const [re, what] of rules) {
     const m = re.exec(text);
     if (m) findings.push(`${path}: ${what}: ${m[0].trim()}`);
@@ -46,4 +52,25 @@ function holdsSecretObject(text: string): boolean {
     return Object.values(o).some(walk);
   };
   return docs.some(walk);
+}
+
+/** ConfigMap keys that name a credential. */
+const CREDENTIAL_KEY = /pass|secret|token|credential|api[-_]?key|private|\.key$|\.pem$/i;
+
+/** The `data` keys when every document of `text` with a top-level `data` is a ConfigMap; otherwise undefined. */
+function configMapDataKeys(text: string): string[] | undefined {
+  let docs: unknown[];
+  try {
+    docs = parseAllDocuments(text).map((d) => d.toJS());
+  } catch {
+    return undefined;
+  }
+  const keys: string[] = [];
+  for (const d of docs) {
+    if (d === null || typeof d !== 'object' || !('data' in d)) continue;
+    const o = d as { kind?: unknown; data?: unknown };
+    if (o.kind !== 'ConfigMap' || o.data === null || typeof o.data !== 'object') return undefined;
+    keys.push(...Object.keys(o.data));
+  }
+  return keys;
 }
