@@ -8,14 +8,13 @@
  * region's names. Expected values come from the config (an independent model), never from
  * the generator's own helpers.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { PlatformConfig, PlatformConfigInput } from '../regions/schema.js';
-import { configFrom, inputWithRegions, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../test/helpers.js';
+import { configFrom, inputWithRegions, NO_SHARED_SCHEMAS, sharedSchemasAvailable } from '../test/helpers.js';
+import { schemaValidators } from '../test/schema-validators.js';
 import { renderDist } from './render.js';
 
 type Obj = Record<string, any>;
@@ -81,7 +80,7 @@ function expectedNames(c: PlatformConfig, region: string): Map<string, Obj> {
   ]);
 }
 
-function checkRouting(c: PlatformConfig, validators: Map<string, ValidateFunction>): void {
+function checkRouting(c: PlatformConfig, validators: ReadonlyMap<string, ValidateFunction>): void {
   const files = renderDist(c);
   const byCluster = objectsByCluster(files);
   const active = c.regions.filter((r) => r.state === 'active');
@@ -156,8 +155,7 @@ describe('global routing (k8gb) for 1..12 regions', () => {
     });
     return;
   }
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  const validators = new Map(Object.entries(SCHEMAS).map(([kind, file]) => [kind, ajv.compile(JSON.parse(readFileSync(join(SHARED_SCHEMAS, file), 'utf8')))]));
+  const validators = schemaValidators(SCHEMAS).byKind;
 
   for (let n = 1; n <= 12; n++) {
     it(`${n} region(s): geo tag lists, unique owners, Gslb -> route, schemas`, () => {

@@ -2,17 +2,15 @@
  * Every ArgoCD object regionmesh emits validates against the upstream CRD schemas
  * (../shared/schemas, argo-cd v3.5.1) and against @kubernetes-models/argo-cd.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import { ApplicationSet } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet';
 import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderDist } from '../../charts/render.js';
 import { loadConfigFile } from '../platform-config.js';
-import { configWithRegions, DEFAULT_CONFIG_PATH, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
+import { configWithRegions, DEFAULT_CONFIG_PATH, NO_SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
+import { schemaValidators } from '../../test/schema-validators.js';
 
 const KIND_TO_SCHEMA: Record<string, string> = {
   Application: 'application.schema.json',
@@ -58,11 +56,7 @@ describe('ArgoCD objects against the upstream CRD schemas (ajv)', () => {
     });
     return;
   }
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  const validators = new Map<string, ValidateFunction>();
-  for (const [kind, file] of Object.entries(KIND_TO_SCHEMA)) {
-    validators.set(kind, ajv.compile(JSON.parse(readFileSync(join(SHARED_SCHEMAS, file), 'utf8'))));
-  }
+  const { ajv, byKind: validators } = schemaValidators(KIND_TO_SCHEMA);
 
   it.each(VARIANTS)('%s: every Application, ApplicationSet and AppProject is valid', (_name, render) => {
     const objects = argoObjects(render());

@@ -5,14 +5,12 @@
  * kinds and both solvers; hostnames are the config's; each route reaches the chat Service the
  * chat component emits. Placement: endpoint-placement.test.ts.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderDist } from '../../charts/render.js';
 import type { PlatformConfig, PlatformConfigInput } from '../../regions/schema.js';
-import { configWithRegions, NO_SHARED_SCHEMAS, SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
+import { configWithRegions, NO_SHARED_SCHEMAS, sharedSchemasAvailable } from '../../test/helpers.js';
+import { schemaValidators } from '../../test/schema-validators.js';
 import { loadConfigFile } from '../platform-config.js';
 import { DEFAULT_CONFIG_PATH } from '../../test/helpers.js';
 
@@ -132,9 +130,7 @@ describe('public endpoint objects against the upstream schemas', () => {
     });
     return;
   }
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  const validators = new Map<string, ValidateFunction>();
-  for (const [kind, file] of Object.entries(KIND_TO_SCHEMA)) validators.set(kind, ajv.compile(strict(JSON.parse(readFileSync(join(SHARED_SCHEMAS, file), 'utf8'))) as object));
+  const { ajv, byKind: validators } = schemaValidators(KIND_TO_SCHEMA, (s) => strict(s) as object);
 
   it('the validators refuse a misspelt field and a wrong value (they are not vacuous)', () => {
     const objs = endpointObjects(renderDist(loadConfigFile(DEFAULT_CONFIG_PATH))).values().next().value!;

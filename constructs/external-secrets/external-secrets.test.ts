@@ -9,13 +9,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderDist, type DistFiles } from '../../charts/render.js';
 import { credentialFindings } from '../../test/credential-findings.js';
-import { NO_SHARED_SCHEMAS, REPO_ROOT, SHARED_SCHEMAS, sharedSchemasAvailable, configFrom } from '../../test/helpers.js';
+import { NO_SHARED_SCHEMAS, REPO_ROOT, sharedSchemasAvailable, configFrom } from '../../test/helpers.js';
+import { schemaValidators } from '../../test/schema-validators.js';
 import type { PlatformConfigInput } from '../../regions/schema.js';
 import type { ComponentDefinition } from '../component.js';
 import { Placement } from '../component.js';
@@ -231,16 +232,14 @@ describe('every ESO and ArgoCD object validates against ../shared/schemas', () =
     });
     return;
   }
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  const schema: Record<string, ValidateFunction> = Object.fromEntries(
-    Object.entries({
-      ExternalSecret: 'externalsecret.schema.json',
-      Password: 'password-generator.schema.json',
-      Application: 'application.schema.json',
-      ApplicationSet: 'applicationset.schema.json',
-      AppProject: 'appproject.schema.json',
-    }).map(([kind, file]) => [kind, ajv.compile(JSON.parse(readFileSync(join(SHARED_SCHEMAS, file), 'utf8')))]),
-  );
+  const { ajv, byKind } = schemaValidators({
+    ExternalSecret: 'externalsecret.schema.json',
+    Password: 'password-generator.schema.json',
+    Application: 'application.schema.json',
+    ApplicationSet: 'applicationset.schema.json',
+    AppProject: 'appproject.schema.json',
+  });
+  const schema: Record<string, ValidateFunction> = Object.fromEntries(byKind);
 
   it('ExternalSecret, Password, Application, ApplicationSet, AppProject', () => {
     const checked = objects(eso).filter((o) => schema[o.obj.kind]);
