@@ -2,7 +2,6 @@
  * The credential-literal scan of dist/ (charts/no-credentials.test.ts, the output snapshots and
  * the External Secrets test use it): a file of synthesized output must never hold one.
  */
-
 import { parseAllDocuments } from 'yaml';
 
 /** Findings of credential literals in one file's text. */
@@ -17,9 +16,12 @@ export function credentialFindings(path: string, text: string): string[] {
     [/\b(password|passwd|pass|token|secret|apiKey|api_key)[ \t]*[:=][ \t]*(?!<< \$[A-Z_]+ >>)["']?[^\s"'{}]+/im, 'a literal credential value'],
     [/\bPGPASSWORD\b|\bpassword=/i, 'a password in a DSN or environment'],
   ];
-  if (holdsSecretObject(text)) findings.push(`${path}: a Secret object: kind: Secret`);
+  // Parsed once, and only when a structural rule needs it (undefined: not YAML).
+  let parsed: { docs: unknown[] | undefined } | undefined;
+  const docs = () => (parsed ??= { docs: yamlDocuments(text) }).docs;
+  if (/kind:[ \t]*Secret\b/.test(text) && holdsSecretObject(docs())) findings.push(`${path}: a Secret object: kind: Secret`);
   if (/^data:/m.test(text)) {
-    const keys = configMapDataKeys(text);
+    const keys = configMapDataKeys(docs());
     if (keys === undefined) findings.push(`${path}: a top-level data/stringData block: data:`);
     else for (const k of keys.filter((x) => CREDENTIAL_KEY.test(x))) findings.push(`${path}: a credential-like ConfigMap key: ${k}`);
   }
@@ -30,20 +32,23 @@ export function credentialFindings(path: string, text: string): string[] {
   return findings;
 }
 
-/**
- * Whether any YAML document of `text`, at any depth, is a Secret object: a mapping with
- * `kind: Secret` and an `apiVersion` (a values file's extra manifests count). A mapping with
- * `kind: Secret` and no `apiVersion` is a reference (a Gateway's certificateRefs). Text that is
- * not YAML falls back to any `kind: Secret` line.
- */
-function holdsSecretObject(text: string): boolean {
-  if (!/kind:[ \t]*Secret\b/.test(text)) return false;
-  let docs: unknown[];
+/** Every YAML document of `text` as plain data; undefined when it is not YAML. */
+function yamlDocuments(text: string): unknown[] | undefined {
   try {
-    docs = parseAllDocuments(text).map((d) => d.toJS());
+    return parseAllDocuments(text).map((d) => d.toJS());
   } catch {
-    return true;
+    return undefined;
   }
+}
+
+/**
+ * Whether any document, at any depth, is a Secret object: a mapping with `kind: Secret` and an
+ * `apiVersion` (a values file's extra manifests count). A mapping with `kind: Secret` and no
+ * `apiVersion` is a reference (a Gateway's certificateRefs). Text that is not YAML (undefined)
+ * counts as one: it holds a `kind: Secret` line.
+ */
+function holdsSecretObject(docs: unknown[] | undefined): boolean {
+  if (docs === undefined) return true;
   const walk = (v: unknown): boolean => {
     if (Array.isArray(v)) return v.some(walk);
     if (v === null || typeof v !== 'object') return false;
@@ -57,14 +62,9 @@ function holdsSecretObject(text: string): boolean {
 /** ConfigMap keys that name a credential. */
 const CREDENTIAL_KEY = /pass|secret|token|credential|api[-_]?key|private|\.key$|\.pem$/i;
 
-/** The `data` keys when every document of `text` with a top-level `data` is a ConfigMap; otherwise undefined. */
-function configMapDataKeys(text: string): string[] | undefined {
-  let docs: unknown[];
-  try {
-    docs = parseAllDocuments(text).map((d) => d.toJS());
-  } catch {
-    return undefined;
-  }
+/** The `data` keys when every document with a top-level `data` is a ConfigMap; otherwise (or not YAML) undefined. */
+function configMapDataKeys(docs: unknown[] | undefined): string[] | undefined {
+  if (docs === undefined) return undefined;
   const keys: string[] = [];
   for (const d of docs) {
     if (d === null || typeof d !== 'object' || !('data' in d)) continue;
