@@ -10,7 +10,6 @@
  *   postgres   `SELECT 1` through the pool on the local primary.
  */
 import cassandra from 'cassandra-driver';
-import { randomUUID } from 'node:crypto';
 import { connect as natsConnect, Events, type NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import type { Logger } from '../log.js';
@@ -22,9 +21,6 @@ import { MessageWriter } from './message-writer.js';
 import type { ChatMetrics } from './metrics.js';
 import { createPool, migrate } from './postgres.js';
 import type { ChatSettings } from './settings.js';
-
-/** The partition the Cassandra check reads: never written (a random uuid per process). */
-const HEALTH_ROOM = randomUUID();
 
 export interface DependencyEvents {
   /** A live event of a room this backend subscribes to. */
@@ -205,20 +201,9 @@ export class Dependencies {
   }
 
   private async checkCassandra(timeoutMs: number): Promise<void> {
-    const client = this.cass;
-    if (!client) throw new Error('cassandra not connected');
-    const ks = this.settings.cassandra.keyspace;
-    await withTimeout(
-      client.execute(`SELECT message_id FROM "${ks}".messages WHERE room_id = ? AND bucket = ? LIMIT 1`, [HEALTH_ROOM, 0], {
-        prepare: true,
-        consistency: cassandra.types.consistencies.localQuorum,
-        readTimeout: timeoutMs,
-        isIdempotent: true,
-        retry: new cassandra.policies.retry.FallthroughRetryPolicy(),
-      }),
-      timeoutMs,
-      'cassandra LOCAL_QUORUM read',
-    );
+    const store = this.store;
+    if (!store) throw new Error('cassandra not connected');
+    await withTimeout(store.ping(timeoutMs), timeoutMs, 'cassandra LOCAL_QUORUM read');
   }
 
   private async checkPostgres(timeoutMs: number): Promise<void> {

@@ -14,6 +14,7 @@
  * UUIDv7 too), so neither ever scans more buckets than the room has lived.
  */
 import cassandra from 'cassandra-driver';
+import { randomUUID } from 'node:crypto';
 import { BUCKET_MS, CLIENT_MESSAGE_TTL_SECONDS, bucketOf, bucketOfTime, quoteIdentifier, uuidV7Millis, validateKeyspaceName } from '../cassandra/schema.js';
 import type { ClientKey, MessageLog } from './message-writer.js';
 import { isUuidV7, type ChatMessage } from './protocol.js';
@@ -68,6 +69,8 @@ export class MessageStore implements MessageLog {
   /** Every CQL text this store sends (the write path's are insertMessage, insertClientId, findClientIds, getMany). */
   readonly cql: Readonly<Record<Query, string>>;
   private readonly read = { prepare: true, consistency: consistencies.localQuorum, isIdempotent: true } as const;
+  /** The partition ping() reads. */
+  private readonly healthRoom = randomUUID();
 
   constructor(
     private readonly client: cassandra.Client,
@@ -179,9 +182,13 @@ export class MessageStore implements MessageLog {
     return out;
   }
 
-  /** `SELECT release_version FROM system.local` on a local-DC node: is the DC reachable? */
-  async ping(timeoutMs = 3_000): Promise<void> {
-    await this.client.execute('SELECT release_version FROM system.local', [], { consistency: consistencies.localOne, readTimeout: timeoutMs, isIdempotent: true });
+  /**
+   * Can the local DC serve history? A LOCAL_QUORUM read of one `messages` partition that is never
+   * written (a random room per store), within `timeoutMs` and without retries: what every history
+   * read needs, not just one node answering.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.client.execute(this.cql.latest, [this.healthRoom, 0, 1], { ...this.read, readTimeout: timeoutMs, retry: new cassandra.policies.retry.FallthroughRetryPolicy() });
   }
 }
 
