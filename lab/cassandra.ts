@@ -21,6 +21,10 @@
  *   `auth_read_consistency_level` (LOCAL_QUORUM), exactly like k8ssandra's own superuser.
  *   `cassandra`/`cassandra` still works while both DCs are up.
  *
+ * - Every JVM thread runs with a 1 ms timer slack (lab/timer-slack.ts): Cassandra's idle workers
+ *   park 10 µs at a time, which on a shared 2-core machine cost the lab about a core at a few
+ *   hundred requests a second. Lab tuning only; the K8ssandraCluster we emit keeps the default.
+ *
  * Started JVMs are detached (own process group) and found again by their command line
  * (`/proc/<pid>/cmdline` holds the node's conf dir), so `startCassandraLab` reuses nodes of the
  * same lab that are still running (after `npx tsx lab/cassandra.ts start`). A lab for tests (not
@@ -38,6 +42,7 @@ import { stringify as toYaml } from 'yaml';
 import { DEFAULT_CONFIG_PATH, REPO_ROOT, ensureAptPackages, findExecutable, labCacheDir, runLogged, withInstallLock, type AptNeed } from './install.js';
 import { describePortHolders, dieWithParent, forgetSpawn, recordSpawn } from './leftovers.js';
 import { canListen, exitHook, pollUntil, processes, tailFile, tcpOpen } from './process.js';
+import { CASSANDRA_TIMER_SLACK_NS, withTimerSlack } from './timer-slack.js';
 
 
 /** The Cassandra release production runs, and so the lab: `cassandra.serverVersion` of regions/platform.yaml. */
@@ -379,9 +384,12 @@ export function cassandraYaml(node: CassandraLabNode, seeds: readonly CassandraL
     concurrent_materialized_view_writes: 2,
     concurrent_compactors: 1,
     compaction_throughput: '16MiB/s',
-    memtable_allocation_type: 'heap_buffers',
+    // Memtables off the 512 MiB heap and big enough that a benchmark's minute of writes is not
+    // flushed and compacted while it is measured (with 64 MiB on heap, flushes every ~10 s at
+    // 2,000 msg/s and their compactions took a quarter of a core per node).
+    memtable_allocation_type: 'offheap_objects',
     memtable_heap_space: '64MiB',
-    memtable_offheap_space: '64MiB',
+    memtable_offheap_space: '192MiB',
     key_cache_size: '8MiB',
     counter_cache_size: '0MiB',
     prepared_statements_cache_size: '8MiB',
@@ -711,7 +719,8 @@ async function spawnNode(o: ResolvedOptions, node: CassandraLabNode, java: strin
   writeNodeConfig(o, node);
   const args = [...cassandraJvmOptions(node, { heapMb: o.heapMb, libDir: o.libDir }), '-cp', `${node.confDir}:${o.libDir}/*`, 'org.apache.cassandra.service.CassandraDaemon'];
   // A lab for tests (not persistent): the JVM dies with this process, even on kill -9 (setpriv).
-  const cmd = o.persistent ? { bin: java, args } : dieWithParent(java, args);
+  // A 1 ms timer slack (lab/timer-slack.ts): Cassandra's idle workers park 10 µs at a time.
+  const cmd = withTimerSlack(CASSANDRA_TIMER_SLACK_NS, o.persistent ? { bin: java, args } : dieWithParent(java, args));
   const out = openSync(node.stdoutLog, 'a');
   let child: ChildProcess;
   try {

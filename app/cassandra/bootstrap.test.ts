@@ -9,6 +9,7 @@ import cassandra from 'cassandra-driver';
 import { v7 as uuidV7, v4 as uuidV4 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureCassandraInstalled, labClient, runningPid, startCassandraLab, type CassandraLabHandle } from '../../lab/cassandra.js';
+import { CASSANDRA_TIMER_SLACK_NS, threadTimerSlacks } from '../../lab/timer-slack.js';
 import { createLogger, type Logger } from '../log.js';
 import { run } from './bootstrap-command.js';
 import { bootstrapCassandra, DataCentersNotReadyError, type BootstrapSettings } from './bootstrap.js';
@@ -94,6 +95,14 @@ describe('the lab', () => {
     const again = await startCassandraLab();
     await again.waitUntilUp(30_000);
     expect(again.nodes.map((n) => runningPid(n))).toEqual(before);
+  });
+
+  it("runs every thread of both JVMs with the lab's timer slack (lab/timer-slack.ts: Cassandra's idle workers park 10 µs at a time)", () => {
+    for (const n of lab.nodes) {
+      const slacks = threadTimerSlacks(runningPid(n)!);
+      expect(slacks.size, `${n.dc}: JVM threads`).toBeGreaterThan(20);
+      expect(new Set(slacks.values()), `${n.dc}: timer slack of its threads`).toEqual(new Set([CASSANDRA_TIMER_SLACK_NS]));
+    }
   });
 });
 
