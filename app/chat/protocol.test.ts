@@ -51,6 +51,8 @@ describe('parseClientFrame', () => {
     ['unknown field', '{"type":"ping","admin":true}', 'bad_frame'],
     ['__proto__ key', '{"type":"ping","__proto__":{"isAdmin":true}}', 'bad_frame'],
     ['nested constructor key', '{"type":"room.create","name":{"constructor":{"prototype":1}}}', 'bad_frame'],
+    ['__proto__ key spelled with a \\u escape', '{"type":"ping","\\u005f_proto__":{"isAdmin":true}}', 'bad_frame'],
+    ['constructor key spelled with \\u escapes', '{"type":"ping","\\u0063onstru\\u0063tor":{"prototype":1}}', 'bad_frame'],
     ['wrong field type', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"c","body":42}`, 'bad_frame'],
     ['upper-case uuid', `{"type":"room.leave","roomId":"${ROOM.toUpperCase()}"}`, 'bad_frame'],
     ['blank body', `{"type":"message.send","roomId":"${ROOM}","clientMessageId":"c","body":"   "}`, 'bad_frame'],
@@ -81,6 +83,15 @@ describe('parseClientFrame', () => {
     expect(r.message).not.toContain('script');
     expect(fail(parseClientFrame('{"type":"nope","ref":9}')).ref).toBe(9);
     expect(fail(parseClientFrame('{"type":"nope","ref":{"x":1}}')).ref).toBeUndefined();
+  });
+
+  it.each([
+    ['__proto__', '{"type":"ping","__proto__":{}}'],
+    ['a nested prototype', '{"type":"room.create","name":{"prototype":1}}'],
+    ['__proto__ spelled with a \\u escape', '{"type":"ping","\\u005f_proto__":{}}'],
+    ['constructor spelled with \\u escapes', '{"type":"ping","\\u0063onstru\\u0063tor":{}}'],
+  ])('names a forbidden key as such (%s), before any schema check', (_what, text) => {
+    expect(fail(parseClientFrame(text)).message).toBe('forbidden key (__proto__, constructor or prototype)');
   });
 
   it('leaves Object.prototype alone', () => {
