@@ -166,6 +166,7 @@ export class Dependencies {
           region: this.settings.region,
           publish: (messages: readonly StoredMessage[]) => this.publish(messages),
           metrics: this.metrics,
+          minBatchIntervalMs: this.settings.writeMinIntervalMs,
         });
         this.log.info('cassandra connected', { localDataCenter: s.localDataCenter, keyspace: s.keyspace });
         return;

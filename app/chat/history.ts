@@ -16,7 +16,7 @@
 import cassandra from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
 import { BUCKET_MS, CLIENT_MESSAGE_TTL_SECONDS, bucketOf, bucketOfTime, quoteIdentifier, uuidV7Millis, validateKeyspaceName } from '../cassandra/schema.js';
-import type { ClientKey, MessageLog } from './message-writer.js';
+import type { ClientKey, MessageLog } from './message-log.js';
 import { isUuidV7, type ChatMessage } from './protocol.js';
 import { clientKey } from './recent-sends.js';
 

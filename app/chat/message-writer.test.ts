@@ -4,7 +4,7 @@
  * model (greedy batching by count and bytes, sorted ids), never from the writer.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BUCKET_MS, bucketOf } from '../cassandra/schema.js';
 import type { StoredMessage } from './history.js';
 import { ClientMessageIdReused, DEDUPE_WINDOW_MS, MessageWriter, dedupeBuckets, type ClientKey, type MessageLog, type MessageWriterOptions, type SendOutcome } from './message-writer.js';
@@ -421,6 +421,99 @@ describe('drain', () => {
     await drained;
     expect((await Promise.all(sends)).every((o) => !o.duplicate)).toBe(true);
     expect(log.messages.size).toBe(3);
+  });
+});
+
+describe('minBatchIntervalMs: a busy room sends fewer, larger batches', () => {
+  afterEach(() => void vi.useRealTimers());
+  const INTERVAL = 5;
+  /** A writer on fake timers and a fake performance.now (t = 0 at the start). */
+  function spaced(log: FakeLog) {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'], now: 0 });
+    return writer(log, { minBatchIntervalMs: INTERVAL });
+  }
+  const settle = () => vi.advanceTimersByTimeAsync(0);
+
+  it('the first send of a quiet room is written at once; sends within the interval wait for its end and go as one batch', async () => {
+    const log = new FakeLog();
+    const { w, published } = spaced(log);
+    const first = send(w, 'i-1');
+    await settle();
+    expect(log.writes.map((b) => b.length)).toEqual([1]); // no wait for a quiet room
+    await first;
+    await vi.advanceTimersByTimeAsync(1); // t = 1 ms: the room wrote 1 ms ago
+    const later = [send(w, 'i-2'), send(w, 'i-3')];
+    await vi.advanceTimersByTimeAsync(2); // t = 3
+    later.push(send(w, 'i-4'));
+    await vi.advanceTimersByTimeAsync(INTERVAL - 3 - 1); // t = 4: still inside the interval
+    expect(log.writes.map((b) => b.length)).toEqual([1]);
+    await vi.advanceTimersByTimeAsync(1); // t = 5: the interval is over
+    const outcomes = await Promise.all(later);
+    expect(log.writes.map((b) => b.length)).toEqual([1, 3]);
+    expect(published.map((b) => b.map((m) => m.clientMessageId))).toEqual([['i-1'], ['i-2', 'i-3', 'i-4']]);
+    const ids = outcomes.map((o) => o.message.messageId);
+    expect(ids).toEqual(sorted(ids));
+  });
+
+  it('a room that wrote nothing for the interval writes at once; other rooms never wait for it', async () => {
+    const log = new FakeLog();
+    const { w } = spaced(log);
+    await Promise.all([send(w, 'q-1'), settle()]);
+    const roomB = send(w, 'b-1', 'in room B', ROOM_B); // room A is inside its interval, room B is not
+    await settle();
+    expect(log.writes.map((b) => b.map((m) => m.clientMessageId))).toEqual([['q-1'], ['b-1']]);
+    await roomB;
+    await vi.advanceTimersByTimeAsync(INTERVAL);
+    const again = send(w, 'q-2');
+    await settle();
+    expect(log.writes.map((b) => b.map((m) => m.clientMessageId))).toEqual([['q-1'], ['b-1'], ['q-2']]);
+    await again;
+  });
+
+  it('a send that waits behind an in-flight write waits only for the rest of the interval after it', async () => {
+    const log = new FakeLog();
+    const { w } = spaced(log);
+    log.gate = deferred();
+    const first = send(w, 'f-1');
+    await settle();
+    const second = send(w, 'f-2'); // queued behind the in-flight write
+    await vi.advanceTimersByTimeAsync(INTERVAL + 3); // the first write takes longer than the interval
+    log.gate.release();
+    log.gate = undefined;
+    await first;
+    await settle(); // no extra wait: the interval since the first write started is over
+    expect(log.writes.map((b) => b.map((m) => m.clientMessageId))).toEqual([['f-1'], ['f-2']]);
+    await second;
+  });
+
+  it('drain waits for a send held back by the interval', async () => {
+    const log = new FakeLog();
+    const { w } = spaced(log);
+    await Promise.all([send(w, 'd-1'), settle()]);
+    const held = send(w, 'd-2');
+    let drained = false;
+    const drain = w.drain(1_000).then(() => (drained = true));
+    await vi.advanceTimersByTimeAsync(INTERVAL - 1);
+    expect(drained).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all([held, drain]);
+    expect(log.messages.size).toBe(2);
+  });
+
+  it('forgets idle rooms (a sweep at most once a second): memory does not grow with the number of rooms ever written', async () => {
+    const log = new FakeLog();
+    const { w } = spaced(log);
+    const rooms = () => (Reflect.get(w, 'rooms') as Map<string, unknown>).size;
+    for (let i = 0; i < 50; i++) await Promise.all([send(w, `r-${i}`, 'x', `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`), settle()]);
+    expect(rooms()).toBe(50); // each inside its interval
+    await vi.advanceTimersByTimeAsync(1_000);
+    await Promise.all([send(w, 'r-last'), settle()]);
+    expect(rooms()).toBe(1); // only the room just written
+  });
+
+  it('refuses an interval outside 0..1000 ms, naming it', () => {
+    expect(() => writer(new FakeLog(), { minBatchIntervalMs: -1 })).toThrow(/minBatchIntervalMs must be 0..1000 ms, got -1/);
+    expect(() => writer(new FakeLog(), { minBatchIntervalMs: 5_000 })).toThrow(/got 5000/);
   });
 });
 

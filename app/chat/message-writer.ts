@@ -3,7 +3,7 @@
  * lightweight transaction (no Paxos round, no cross-replica consensus) anywhere on it.
  *
  * Per room, at most ONE batch is in flight per process; sends that arrive meanwhile queue (group
- * commit, no timer) and form the next batch when it is done, up to maxBatchMessages (default 64)
+ * commit) and form the next batch when it is done, up to maxBatchMessages (default 64)
  * and maxBatchBytes of bodies (default 32 KiB, UTF-8). Message ids (UUIDv7, monotonic within the
  * process) are assigned when a batch is formed and batches are written in formation order, so
  * within one process a room's ids, writes, publishes and acknowledgements all go in id order.
@@ -12,6 +12,12 @@
  * by default: on the 2-core lab, where Cassandra is CPU-bound, it made batches smaller and
  * throughput lower (bench/write-path.bench.ts); with Cassandra on its own nodes and a network
  * round trip per request it saves about one round trip per batch in a busy room.
+ * Option `minBatchIntervalMs` (default 0: off) spaces a room's writes: a write starts at least
+ * that long after the room's previous one started, so a busy room sends fewer, larger batches.
+ * A send to a room that wrote nothing for that long goes at once; a send that would have waited
+ * for an in-flight write anyway waits at most the rest of the interval. Cassandra's CPU follows
+ * the number of requests far more than their size (README "Benchmarks"), so on a loaded node
+ * this trades a few milliseconds for a fraction of its CPU.
  *
  * A batch:
  *  1. de-duplication read, one per (room, bucket) partition the 1-day window touches (usually
@@ -29,21 +35,8 @@
  * the driver's error; the server answers `unavailable` and the client retries with the same
  * clientMessageId.
  *
- * Why the message and its de-duplication row land together (checked in the Cassandra 5.0.6
- * source, cassandra-all-5.0.6-sources.jar): BatchUpdatesCollector keys its mutation builders by
- * keyspace name, then partition key bytes (`mutationBuilders: Map<String, Map<ByteBuffer,
- * IMutationBuilder>>`), and a builder holds one PartitionUpdate per table, so statements on two
- * tables of one keyspace with the same partition key become ONE Mutation. A replica applies a
- * Mutation with one commit-log entry (CassandraKeyspaceWriteHandler.beginWrite ->
- * addToCommitLog(mutation)) before writing each table's memtable (Keyspace.applyInternal), the
- * coordinator sends it whole to each replica, and hints replay it whole: a replica that has one
- * row has the other. (Not isolation: a concurrent read on that replica can see one table a few
- * microseconds before the other, and repair streams tables separately; step 1 covers both.) A
- * one-mutation batch also skips batch_size_warn/fail_threshold (BatchStatement.verifyBatchSize
- * returns for `mutations.size() <= 1`, CASSANDRA-10876; defaults 5 KiB / 50 KiB, the lab keeps
- * them): what bounds it is max_mutation_size (half of commitlog_segment_size: 16 MiB by default,
- * 4 MiB in the lab) and native_transport_max_frame_size (16 MiB). maxBatchBytes is about
- * latency and fairness, not a server limit.
+ * Why the message and its de-duplication row land together (one Mutation, one commit-log entry,
+ * checked in the Cassandra 5.0.6 source): ./write-batch.ts.
  *
  * De-duplication holds within a region, also across a crash or restart of the backend (the
  * Cassandra read in step 1), and within one process without a read (./recent-sends.ts: LRU of
@@ -65,26 +58,10 @@ import { v7 as uuidv7 } from 'uuid';
 import { CLIENT_MESSAGE_TTL_SECONDS, bucketOfTime } from '../cassandra/schema.js';
 import { CLOCK_SKEW_MS, type StoredMessage } from './history.js';
 import { RecentSends, clientKey } from './recent-sends.js';
+import type { MessageLog, SendOutcome, SendRequest, WriterMetrics } from './message-log.js';
 import { BatchRun, type Pending } from './write-batch.js';
 
-export interface SendRequest {
-  readonly roomId: string;
-  readonly authorId: string;
-  readonly clientMessageId: string;
-  readonly body: string;
-  /**
-   * The client says this is the first time it sends this clientMessageId: the batch needs no
-   * retry lookup for it (one Cassandra request instead of two when the whole batch says so).
-   * A client that says so on a resend can only duplicate its own message.
-   */
-  readonly firstAttempt?: boolean;
-}
-
-export interface SendOutcome {
-  readonly message: StoredMessage;
-  /** True when this (author, clientMessageId) was already stored: nothing new was written. */
-  readonly duplicate: boolean;
-}
+export type { ClientKey, MessageLog, SendOutcome, SendRequest, WriterMetrics } from './message-log.js';
 
 /** The same (author, clientMessageId) was already used for another room. */
 export class ClientMessageIdReused extends Error {
@@ -94,30 +71,6 @@ export class ClientMessageIdReused extends Error {
   ) {
     super(`clientMessageId ${JSON.stringify(clientMessageId)} was already used for another room than ${roomId}: use a new id per message`);
   }
-}
-
-export interface ClientKey {
-  readonly authorId: string;
-  readonly clientMessageId: string;
-}
-
-/** The storage the writer needs (MessageStore in ./history.ts; an in-memory fake in unit tests). */
-export interface MessageLog {
-  /** clientKey(author, clientMessageId) -> stored message id, for the `keys` that have a de-duplication row in (roomId, bucket). */
-  findClientIds(roomId: string, bucket: number, keys: readonly ClientKey[]): Promise<Map<string, string>>;
-  /** The messages among `messageIds` that exist in partition (roomId, bucket). */
-  getMessages(roomId: string, bucket: number, messageIds: readonly string[]): Promise<StoredMessage[]>;
-  /** Writes `messages` (one room, one bucket) and their de-duplication rows as one mutation, at LOCAL_QUORUM. */
-  writePartition(messages: readonly StoredMessage[]): Promise<void>;
-  /** True when `error` (from writePartition) proves nothing was written, e.g. Cassandra Unavailable. */
-  writeNotApplied(error: unknown): boolean;
-}
-
-export interface WriterMetrics {
-  /** Messages per Cassandra batch. */
-  readonly writeBatchMessages: { observe(value: number): void };
-  /** Seconds from send() to the write reaching LOCAL_QUORUM. */
-  readonly writeLatency: { observe(value: number): void };
 }
 
 export interface MessageWriterOptions {
@@ -136,6 +89,10 @@ export interface MessageWriterOptions {
   readonly onPublishError?: (error: unknown) => void;
   /** Form the next batch and run its de-duplication read while the current one is written (default false, see the module comment). */
   readonly readAhead?: boolean;
+  /** Least time between the starts of two writes of one room, ms (default 0: none; see the module comment). */
+  readonly minBatchIntervalMs?: number;
+  /** Monotonic clock for minBatchIntervalMs, ms (default performance.now). */
+  readonly monotonicNow?: () => number;
   /** Clock, Unix ms (default Date.now). */
   readonly now?: () => number;
   /** New message ids (default uuid v7, monotonic in the process). */
@@ -170,7 +127,14 @@ interface RoomQueue {
   writing: boolean;
   /** The batch after it: formed, ids assigned, de-duplication read started. */
   next: FormedBatch | undefined;
+  /** When its last write started (monotonic ms; -Infinity: never). */
+  lastWriteAt: number;
+  /** Waiting for minBatchIntervalMs to pass since lastWriteAt. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** How often, at most, idle rooms kept for their write interval are dropped, ms. */
+const SWEEP_EVERY_MS = 1_000;
 
 export class MessageWriter {
   private readonly rooms = new Map<string, RoomQueue>();
@@ -181,6 +145,9 @@ export class MessageWriter {
   private readonly now: () => number;
   private readonly newMessageId: () => string;
   private readonly readAhead: boolean;
+  private readonly minInterval: number;
+  private readonly clock: () => number;
+  private nextSweep = 0;
   private queued = 0;
   /** Batches formed and not yet finished. */
   private running = 0;
@@ -195,6 +162,9 @@ export class MessageWriter {
     if (!Number.isInteger(this.maxBatchMessages) || this.maxBatchMessages < 1) throw new Error(`maxBatchMessages must be a whole number >= 1, got ${this.maxBatchMessages}`);
     if (!(this.maxBatchBytes >= 1)) throw new Error(`maxBatchBytes must be >= 1, got ${this.maxBatchBytes}`);
     this.readAhead = opts.readAhead ?? false;
+    this.minInterval = opts.minBatchIntervalMs ?? 0;
+    if (!(this.minInterval >= 0 && this.minInterval <= 1_000)) throw new Error(`minBatchIntervalMs must be 0..1000 ms, got ${this.minInterval}`);
+    this.clock = opts.monotonicNow ?? (() => performance.now());
     this.now = opts.now ?? Date.now;
     this.newMessageId = opts.newMessageId ?? (() => uuidv7());
     this.recent = new RecentSends({ ...opts.recentSends, ttlMs: DEDUPE_WINDOW_MS, now: this.now });
@@ -214,7 +184,7 @@ export class MessageWriter {
     const done = new Promise<SendOutcome>((resolve, reject) => {
       const p: Pending = { req, key, bytes: Buffer.byteLength(req.body, 'utf8'), receivedAt: performance.now(), reuseId: known?.messageId, resolve, reject };
       let q = this.rooms.get(req.roomId);
-      if (!q) this.rooms.set(req.roomId, (q = { pending: [], writing: false, next: undefined }));
+      if (!q) this.rooms.set(req.roomId, (q = { pending: [], writing: false, next: undefined, lastWriteAt: -Infinity, timer: undefined }));
       q.pending.push(p);
       this.queued++;
     });
@@ -254,11 +224,24 @@ export class MessageWriter {
   private kick(roomId: string): void {
     const q = this.rooms.get(roomId);
     if (!q) return;
+    if (q.timer !== undefined) return;
+    const now = this.clock();
+    if (!q.writing && (q.next || q.pending.length > 0)) {
+      const wait = q.lastWriteAt + this.minInterval - now;
+      if (wait > 0) {
+        q.timer = setTimeout(() => {
+          q.timer = undefined;
+          this.kick(roomId);
+        }, Math.ceil(wait));
+        return;
+      }
+    }
     if (!q.next && q.pending.length > 0 && (this.readAhead || !q.writing)) q.next = this.form(roomId, q);
     if (!q.writing && q.next) {
       const { run, batch, read } = q.next;
       q.next = undefined;
       q.writing = true;
+      q.lastWriteAt = now;
       void read
         .then((duplicates) => run.write(batch, duplicates))
         .finally(() => {
@@ -269,7 +252,19 @@ export class MessageWriter {
         });
       if (this.readAhead && q.pending.length > 0) q.next = this.form(roomId, q);
     }
-    if (!q.writing && !q.next && q.pending.length === 0) this.rooms.delete(roomId);
+    if (this.idleRoom(q, now)) this.rooms.delete(roomId);
+    if (now >= this.nextSweep) this.sweep(now);
+  }
+
+  /** Nothing queued, formed or being written, and its write interval is over: the room can be forgotten. */
+  private idleRoom(q: RoomQueue, now: number): boolean {
+    return !q.writing && !q.next && q.pending.length === 0 && q.timer === undefined && now - q.lastWriteAt >= this.minInterval;
+  }
+
+  /** Drops the idle rooms kept only for their write interval (bounded work: at most once a second). */
+  private sweep(now: number): void {
+    this.nextSweep = now + SWEEP_EVERY_MS;
+    for (const [id, q] of this.rooms) if (this.idleRoom(q, now)) this.rooms.delete(id);
   }
 
   /** Takes the next batch off the queue, assigns its ids (in order) and starts its de-duplication read. */

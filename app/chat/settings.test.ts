@@ -41,6 +41,7 @@ describe('serve settings from the environment', () => {
       maxConnectionsPerUser: 8,
       trustedProxies: [],
       shutdownGraceSeconds: 20,
+      writeMinIntervalMs: 5,
       health: { intervalMs: 2_000, timeoutMs: 2_000, failuresBeforeUnready: 3, successesBeforeReady: 2 },
     });
     expect(s.postgres).toMatchObject({ host: 'pgedge-n1-rw', port: 5432, database: 'app', user: 'app', application_name: 'regionmesh-chat-r1' });
@@ -62,6 +63,7 @@ describe('serve settings from the environment', () => {
       CHAT_MAX_CONNECTIONS_PER_USER: '2',
       CHAT_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7,fd00::/8',
       CHAT_SHUTDOWN_GRACE_SECONDS: '3',
+      CHAT_WRITE_MIN_INTERVAL_MS: '0',
       CHAT_PG_DIALECT: 'pglogical',
       CHAT_MIGRATE: 'false',
       CHAT_HEALTH_INTERVAL_SECONDS: '5',
@@ -81,6 +83,7 @@ describe('serve settings from the environment', () => {
       maxConnectionsPerUser: 2,
       trustedProxies: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8'],
       shutdownGraceSeconds: 3,
+      writeMinIntervalMs: 0,
       pgDialect: 'pglogical',
       migrate: false,
       health: { intervalMs: 5_000, timeoutMs: 1_000, failuresBeforeUnready: 4, successesBeforeReady: 6 },
@@ -95,12 +98,13 @@ describe('serve settings from the environment', () => {
       CHAT_PORT: '99999',
       NATS_URL: 'http://x',
       CHAT_CODE_SENDER: 'sms',
+      CHAT_WRITE_MIN_INTERVAL_MS: '1001',
       NATS_PASSWORD: '',
       CASSANDRA_PASSWORD: 'only-password-XYZ',
       CASSANDRA_USERNAME: '',
     });
     const text = p.join('\n');
-    for (const v of ['CHAT_REGION', 'CHAT_PORT', 'NATS_URL', 'CHAT_CODE_SENDER']) expect(text).toContain(v);
+    for (const v of ['CHAT_REGION', 'CHAT_PORT', 'NATS_URL', 'CHAT_CODE_SENDER', 'CHAT_WRITE_MIN_INTERVAL_MS']) expect(text).toContain(v);
     expect(text).not.toContain('Region_1');
     expect(text).not.toContain('only-password-XYZ');
   });

@@ -25,6 +25,7 @@
  *   CHAT_MAX_CONNECTIONS_PER_USER     authenticated sockets per user (default 8)
  *   CHAT_TRUSTED_PROXIES         comma list of IPs/CIDRs whose X-Forwarded-For is believed (default none)
  *   CHAT_SHUTDOWN_GRACE_SECONDS  bound of a graceful shutdown (default 20)
+ *   CHAT_WRITE_MIN_INTERVAL_MS   least time between two Cassandra writes of one room (default 5; 0: none)
  *   CHAT_HEALTH_INTERVAL_SECONDS          time between two dependency-check rounds (default 2)
  *   CHAT_HEALTH_TIMEOUT_SECONDS           bound of each check; slower counts as down (default 2, at most the interval)
  *   CHAT_HEALTH_FAILURES_BEFORE_UNREADY   failing rounds in a row before /readyz says 503 and clients get 4001 (default 3)
@@ -86,6 +87,8 @@ export interface ChatSettings {
   /** IPs/CIDRs whose X-Forwarded-For is believed (validated; ./ip-list.ts ipMatcher). */
   readonly trustedProxies: readonly string[];
   readonly shutdownGraceSeconds: number;
+  /** Least time between the starts of two Cassandra writes of one room, ms (./message-writer.ts minBatchIntervalMs). */
+  readonly writeMinIntervalMs: number;
   /** Dependency checks and their hysteresis (./health.ts). */
   readonly health: HealthSettings;
 }
@@ -101,6 +104,7 @@ export const DEFAULTS = {
   maxConnectionsPerAddress: 64,
   maxConnectionsPerUser: 8,
   shutdownGraceSeconds: 20,
+  writeMinIntervalMs: 5,
   healthIntervalSeconds: HEALTH_DEFAULTS.intervalMs / 1000,
   healthTimeoutSeconds: HEALTH_DEFAULTS.timeoutMs / 1000,
   healthFailuresBeforeUnready: HEALTH_DEFAULTS.failuresBeforeUnready,
@@ -134,6 +138,7 @@ const envSchema = z.object({
   CHAT_MAX_CONNECTIONS_PER_USER: intString(1, 10_000).optional(),
   CHAT_TRUSTED_PROXIES: commaList.optional(),
   CHAT_SHUTDOWN_GRACE_SECONDS: intString(1, 3_600).optional(),
+  CHAT_WRITE_MIN_INTERVAL_MS: intString(0, 1_000).optional(),
   CHAT_HEALTH_INTERVAL_SECONDS: intString(1, 300).optional(),
   CHAT_HEALTH_TIMEOUT_SECONDS: intString(1, 300).optional(),
   CHAT_HEALTH_FAILURES_BEFORE_UNREADY: intString(1, 100).optional(),
@@ -201,6 +206,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChatSetti
     maxConnectionsPerUser: e.CHAT_MAX_CONNECTIONS_PER_USER ?? DEFAULTS.maxConnectionsPerUser,
     trustedProxies,
     shutdownGraceSeconds: e.CHAT_SHUTDOWN_GRACE_SECONDS ?? DEFAULTS.shutdownGraceSeconds,
+    writeMinIntervalMs: e.CHAT_WRITE_MIN_INTERVAL_MS ?? DEFAULTS.writeMinIntervalMs,
     health,
   };
 }
@@ -226,6 +232,7 @@ export function settingsSummary(s: ChatSettings): Record<string, unknown> {
     maxConnectionsPerUser: s.maxConnectionsPerUser,
     trustedProxies: s.trustedProxies,
     shutdownGraceSeconds: s.shutdownGraceSeconds,
+    writeMinIntervalMs: s.writeMinIntervalMs,
     health: s.health,
   };
 }

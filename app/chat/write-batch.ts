@@ -2,10 +2,26 @@
  * One batch of a room's sends, as ./message-writer.ts forms it (ids assigned, sorted by id):
  * de-duplication read, one write per (room, bucket) partition, publish, then settle every send
  * in id order and record its outcome in the process's memory of recent sends.
+ *
+ * Why the message and its de-duplication row land together (checked in the Cassandra 5.0.6
+ * source, cassandra-all-5.0.6-sources.jar): BatchUpdatesCollector keys its mutation builders by
+ * keyspace name, then partition key bytes (`mutationBuilders: Map<String, Map<ByteBuffer,
+ * IMutationBuilder>>`), and a builder holds one PartitionUpdate per table, so statements on two
+ * tables of one keyspace with the same partition key become ONE Mutation. A replica applies a
+ * Mutation with one commit-log entry (CassandraKeyspaceWriteHandler.beginWrite ->
+ * addToCommitLog(mutation)) before writing each table's memtable (Keyspace.applyInternal), the
+ * coordinator sends it whole to each replica, and hints replay it whole: a replica that has one
+ * row has the other. (Not isolation: a concurrent read on that replica can see one table a few
+ * microseconds before the other, and repair streams tables separately; the de-duplication read covers both.) A
+ * one-mutation batch also skips batch_size_warn/fail_threshold (BatchStatement.verifyBatchSize
+ * returns for `mutations.size() <= 1`, CASSANDRA-10876; defaults 5 KiB / 50 KiB, the lab keeps
+ * them): what bounds it is max_mutation_size (half of commitlog_segment_size: 16 MiB by default,
+ * 4 MiB in the lab) and native_transport_max_frame_size (16 MiB). maxBatchBytes is about
+ * latency and fairness, not a server limit.
  */
 import { bucketOf } from '../cassandra/schema.js';
 import { createdAtOf, type StoredMessage } from './history.js';
-import type { ClientKey, MessageLog, SendOutcome, SendRequest, WriterMetrics } from './message-writer.js';
+import type { ClientKey, MessageLog, SendOutcome, SendRequest, WriterMetrics } from './message-log.js';
 import type { RecentSends } from './recent-sends.js';
 
 /** A queued send. */
