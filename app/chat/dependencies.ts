@@ -101,6 +101,8 @@ export class Dependencies {
           servers: [...s.nats.servers],
           ...(s.nats.user !== undefined ? { user: s.nats.user, pass: s.nats.password } : {}),
           name: `regionmesh-chat-${s.region}`,
+          // Our own publications are delivered locally by RoomBus (./fanout.ts), not sent back.
+          noEcho: true,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 1_000,
           pingInterval: 10_000,

@@ -45,7 +45,7 @@ describe('NATS event decoding', () => {
 });
 
 describe('RoomBus', () => {
-  function fakeNats() {
+  function fakeNats(options: { noEcho?: boolean } = { noEcho: true }) {
     const subs: Array<{ subject: string; unsubscribed: boolean; callback: (err: unknown, msg: unknown) => void }> = [];
     const published: Array<{ subject: string; data: string; headers: Record<string, string> }> = [];
     const nc = {
@@ -60,6 +60,7 @@ describe('RoomBus', () => {
         published.push({ subject, data: new TextDecoder().decode(data), headers: h });
       },
       flush: async () => undefined,
+      options,
     };
     return { nc: nc as unknown as NatsConnection, subs, published };
   }
@@ -91,6 +92,7 @@ describe('RoomBus', () => {
     const bus = new RoomBus(f.nc, 'r1', (r, ev) => got.push([r, ev]), quiet, (why) => invalid.push(why));
     const m = { roomId, messageId: v7At(Date.UTC(2030, 0, 1)), authorId: roomId, body: 'x', originRegion: 'r1', createdAt: '2030-01-01T00:00:00.000Z' };
     bus.publishMessage({ ...m, clientMessageId: 'c-1' } as typeof m);
+    expect(got).toEqual([]); // nobody here holds the room
     expect(f.published).toEqual([{ subject: `chat.room.${roomId}`, data: JSON.stringify(m), headers: { 'Chat-Kind': 'message', 'Chat-Origin-Region': 'r1', 'Chat-Message-Id': m.messageId } }]);
     bus.retain(roomId);
     const hdr = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
@@ -99,5 +101,25 @@ describe('RoomBus', () => {
     expect(got).toHaveLength(1);
     expect(got[0]![1]).toMatchObject({ kind: 'message', origin: 'r1', message: m });
     expect(invalid).toEqual(['payload is not JSON']);
+  });
+
+  it('hands its own publications to local holders at once, exactly as another backend receives them (the connection has noEcho)', () => {
+    const f = fakeNats();
+    const got: Array<[string, BusEvent]> = [];
+    const bus = new RoomBus(f.nc, 'r1', (r, ev) => got.push([r, ev]), quiet);
+    bus.retain(roomId);
+    const m = { roomId, messageId: v7At(Date.UTC(2030, 0, 2)), authorId: roomId, body: 'mine', originRegion: 'r1', createdAt: '2030-01-02T00:00:00.000Z' };
+    bus.publishMessage({ ...m, clientMessageId: 'c-2' } as typeof m);
+    bus.publishTyping({ roomId, userId: roomId });
+    expect(f.published).toHaveLength(2);
+    // What a remote backend decodes from the same bytes is what local holders got, frame included.
+    const hdr = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
+    const remote = f.published.map((p) => decodeBusMessage(roomId, new TextEncoder().encode(p.data), hdr(p.headers)));
+    expect(got).toEqual(remote.map((ev) => [roomId, ev]));
+    expect(got.map(([, ev]) => ev.kind)).toEqual(['message', 'typing']);
+  });
+
+  it('refuses a connection that echoes (its members would get every own message twice)', () => {
+    expect(() => new RoomBus(fakeNats({}).nc, 'r1', () => undefined, quiet)).toThrow(/noEcho: true/);
   });
 });

@@ -8,6 +8,12 @@
  * Headers: `Chat-Kind` (message | typing), `Chat-Origin-Region`, `Chat-Message-Id`. The payload
  * is the event's JSON; it is validated on receipt (another region may run another version) and
  * the client frame is serialized once per NATS message, not once per socket.
+ *
+ * The connection is opened with `noEcho`: the server does not send a backend its own
+ * publications back. Its local members get them straight from publishMessage/publishTyping,
+ * already valid and serialized, in the order it publishes them (so a room's messages from this
+ * backend stay in id order); only other backends' events cross NATS into this process. That
+ * halves a backend's NATS receive, parse and validation work in a two-region room.
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../log.js';
@@ -34,6 +40,11 @@ export function messageFrame(m: ChatMessage): string {
   return JSON.stringify({ type: 'message', ...chatMessageOf(m) });
 }
 
+/** The `typing` frame clients get, serialized once. */
+export function typingFrame(e: TypingEvent): string {
+  return JSON.stringify({ type: 'typing', roomId: e.roomId, userId: e.userId });
+}
+
 /** Decodes one NATS message of `roomId`'s subject; undefined (with a reason) when it is not valid. */
 export function decodeBusMessage(roomId: string, data: Uint8Array, hdrs: { get(k: string): string } | undefined): BusEvent | { invalid: string } {
   const kind = hdrs?.get(HEADERS.kind) || 'message';
@@ -47,7 +58,7 @@ export function decodeBusMessage(roomId: string, data: Uint8Array, hdrs: { get(k
   if (kind === 'typing') {
     const t = typingEventSchema.safeParse(json);
     if (!t.success || t.data.roomId !== roomId) return { invalid: 'bad typing event' };
-    return { kind: 'typing', event: t.data, origin, frame: JSON.stringify({ type: 'typing', roomId: t.data.roomId, userId: t.data.userId }) };
+    return { kind: 'typing', event: t.data, origin, frame: typingFrame(t.data) };
   }
   if (kind !== 'message') return { invalid: `unknown kind ${kind.slice(0, 20)}` };
   const m = chatMessageSchema.safeParse(json);
@@ -66,7 +77,10 @@ export class RoomBus {
     private readonly onEvent: (roomId: string, ev: BusEvent) => void,
     private readonly log: Logger,
     private readonly onInvalid: (why: string) => void = () => {},
-  ) {}
+  ) {
+    // NatsConnectionImpl keeps its ConnectionOptions in `options` (not in the NatsConnection type).
+    if ((nc as { options?: { noEcho?: boolean } }).options?.noEcho !== true) throw new Error('RoomBus needs a NATS connection opened with noEcho: true (it delivers its own publications locally; with echo, local members would get them twice)');
+  }
 
   get subscriptionCount(): number {
     return this.subs.size;
@@ -109,19 +123,25 @@ export class RoomBus {
     await this.nc.flush();
   }
 
+  /** Publishes to the other backends, and hands it to this backend's members of the room (noEcho). */
   publishMessage(m: ChatMessage): void {
+    const message = chatMessageOf(m);
     const h = headers();
     h.set(HEADERS.kind, 'message');
     h.set(HEADERS.origin, this.region);
     h.set(HEADERS.messageId, m.messageId);
-    this.nc.publish(roomSubject(m.roomId), encoder.encode(JSON.stringify(chatMessageOf(m))), { headers: h });
+    this.nc.publish(roomSubject(m.roomId), encoder.encode(JSON.stringify(message)), { headers: h });
+    if (this.subs.has(m.roomId)) this.onEvent(m.roomId, { kind: 'message', message, origin: this.region, frame: messageFrame(message) });
   }
 
+  /** Publishes to the other backends, and hands it to this backend's members of the room (noEcho). */
   publishTyping(e: TypingEvent): void {
+    const event = { roomId: e.roomId, userId: e.userId };
     const h = headers();
     h.set(HEADERS.kind, 'typing');
     h.set(HEADERS.origin, this.region);
-    this.nc.publish(roomSubject(e.roomId), encoder.encode(JSON.stringify({ roomId: e.roomId, userId: e.userId })), { headers: h });
+    this.nc.publish(roomSubject(e.roomId), encoder.encode(JSON.stringify(event)), { headers: h });
+    if (this.subs.has(e.roomId)) this.onEvent(e.roomId, { kind: 'typing', event, origin: this.region, frame: typingFrame(event) });
   }
 
   private receive(roomId: string, msg: Msg): void {
