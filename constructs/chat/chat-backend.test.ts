@@ -198,6 +198,11 @@ describe('login codes and limits in the Deployment', () => {
     expect(render().env.CHAT_TRUSTED_PROXIES).toBeUndefined();
   });
 
+  it("spaces a room's writes as app.writeMinIntervalMs says (default 5 ms; 0 turns it off)", () => {
+    expect(render().env.CHAT_WRITE_MIN_INTERVAL_MS!.value).toBe('5');
+    expect(render((c) => void (c.app.writeMinIntervalMs = 0)).env.CHAT_WRITE_MIN_INTERVAL_MS!.value).toBe('0');
+  });
+
   it('gives the health knobs to the backend, which reads them back', () => {
     const health = { intervalSeconds: 5, timeoutSeconds: 3, failuresBeforeUnready: 4, successesBeforeReady: 6 };
     const { env } = render((c) => void (c.app.health = health));
@@ -247,6 +252,7 @@ describe('login codes and limits in the Deployment', () => {
       ratePerSecond: config.app.limits.ratePerSecond,
       rateBurst: config.app.limits.rateBurst,
       trustedProxies: config.app.limits.trustedProxies,
+      writeMinIntervalMs: config.app.writeMinIntervalMs,
     });
     if (s.codeSender.kind === 'smtp') expect(s.codeSender).toMatchObject({ host: config.app.loginCodes.smtp!.host, tls: config.app.loginCodes.smtp!.tls, from: config.app.loginCodes.smtp!.from });
     if (s.codeSender.kind === 'webhook') expect(s.codeSender.timeoutMs).toBe(config.app.loginCodes.webhook!.timeoutSeconds * 1000);

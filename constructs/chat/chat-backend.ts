@@ -37,6 +37,7 @@ export function chatBackendEnv(c: PlatformConfig, region: Region): Record<string
     CHAT_REGION: region.name,
     CHAT_PORT: String(CHAT_PORT),
     CHAT_SHUTDOWN_GRACE_SECONDS: String(c.app.shutdownGraceSeconds),
+    CHAT_WRITE_MIN_INTERVAL_MS: String(c.app.writeMinIntervalMs),
     ...loginCodeEnv(c),
     ...limitsEnv(c),
     ...healthEnv(c),

@@ -6,6 +6,7 @@ import { ConfigError } from '../../regions/load.js';
 import type { PlatformConfigInput } from '../../regions/schema.js';
 import { inputWithRegions } from '../../test/helpers.js';
 import { HEALTH_DEFAULTS } from '../../app/chat/health.js';
+import { DEFAULTS as CHAT_DEFAULTS } from '../../app/chat/settings.js';
 
 function load(mutate: (c: PlatformConfigInput) => void) {
   const input = inputWithRegions(2);
@@ -132,6 +133,21 @@ describe('app.health', () => {
     ['an unknown key', (c) => void (c.app.health = { periodSeconds: 5 } as never), /app\.health/],
   ])('refuses %s', (_name, mutate, expected) => {
     const lines = problems(mutate);
+    expect(lines.some((l) => expected.test(l)), lines.join('\n')).toBe(true);
+  });
+});
+
+describe('app.writeMinIntervalMs', () => {
+  it('defaults to what the backend assumes when the variable is unset', () => {
+    expect(load((c) => void delete (c.app as { writeMinIntervalMs?: unknown }).writeMinIntervalMs).app.writeMinIntervalMs).toBe(CHAT_DEFAULTS.writeMinIntervalMs);
+  });
+
+  it.each<[string, number, RegExp]>([
+    ['a negative interval', -1, /app\.writeMinIntervalMs/],
+    ['more than a second', 1_001, /app\.writeMinIntervalMs/],
+    ['a fractional interval', 2.5, /app\.writeMinIntervalMs/],
+  ])('refuses %s', (_name, value, expected) => {
+    const lines = problems((c) => void (c.app.writeMinIntervalMs = value));
     expect(lines.some((l) => expected.test(l)), lines.join('\n')).toBe(true);
   });
 });

@@ -103,6 +103,12 @@ export const AppSchema = z
     targetCpuUtilization: z.int().min(10).max(100).default(70).describe('HPA target: average CPU, percent of the request.'),
     resources: ResourcesSchema.default({ cpu: '200m', memory: '256Mi' }),
     shutdownGraceSeconds: z.int().min(5).max(300).default(20).describe('Time to drain sockets and NATS on shutdown.'),
+    writeMinIntervalMs: z
+      .int()
+      .min(0)
+      .max(1_000)
+      .default(5)
+      .describe('Least time between the starts of two Cassandra writes of one room, ms: a busy room sends fewer, larger batches (Cassandra CPU follows the number of requests), a quiet room writes at once. 0: no spacing.'),
     loginCodes: LoginCodesSchema,
     limits: LimitsSchema.prefault({}),
     health: HealthSchema.prefault({}),
