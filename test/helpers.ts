@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { parseConfig } from '../constructs/platform-config.js';
+import { ConfigError } from '../regions/config-error.js';
 import type { PlatformConfig, PlatformConfigInput } from '../regions/schema.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,6 +46,17 @@ export function configWithRegions(n: number, mutate?: (c: PlatformConfigInput) =
   const input = inputWithRegions(n);
   mutate?.(input);
   return configFrom(input);
+}
+
+/** The ConfigError message of a config with `n` regions changed by `mutate`; throws when it is accepted or fails otherwise. */
+export function configErrorOf(n: number, mutate: (c: PlatformConfigInput) => void): string {
+  try {
+    configWithRegions(n, mutate);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+  throw new Error('the config was accepted');
 }
 
 export function tempDir(prefix = 'regionmesh-test-'): string {

@@ -1,20 +1,11 @@
 /** The endpoint config: defaults, and errors that name the path, the offending value and the fix. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../regions/config-error.js';
 import type { PlatformConfigInput } from '../../regions/schema.js';
-import { configWithRegions } from '../../test/helpers.js';
+import { configErrorOf, configWithRegions } from '../../test/helpers.js';
 
 type Endpoint = NonNullable<PlatformConfigInput['endpoint']>;
 
-function errorOf(mutate: (e: Endpoint, c: PlatformConfigInput) => void): string {
-  try {
-    configWithRegions(2, (c) => mutate(c.endpoint!, c));
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('the config was accepted');
-}
+const errorOf = (mutate: (e: Endpoint, c: PlatformConfigInput) => void): string => configErrorOf(2, (c) => mutate(c.endpoint!, c));
 
 describe('endpoint config', () => {
   it('fills the defaults the README states', () => {

@@ -4,9 +4,8 @@
  * provider/aws).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../regions/config-error.js';
 import type { PlatformConfigInput } from '../../regions/schema.js';
-import { configWithRegions } from '../../test/helpers.js';
+import { configErrorOf, configWithRegions } from '../../test/helpers.js';
 import { routeAnnotations } from '../external-dns/annotations.js';
 
 type Input = PlatformConfigInput;
@@ -17,15 +16,7 @@ const EXTERNAL_DNS = (c: Input) => {
   delete c.endpoint!.acme.dns01!.challengeZone;
 };
 
-function errorOf(mutate: (c: Input) => void): string {
-  try {
-    configWithRegions(2, mutate);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('the config was accepted');
-}
+const errorOf = (mutate: (c: Input) => void): string => configErrorOf(2, mutate);
 
 describe('routing config', () => {
   it('fills the defaults the README states', () => {
