@@ -91,8 +91,6 @@ export interface MessageWriterOptions {
   readonly readAhead?: boolean;
   /** Least time between the starts of two writes of one room, ms (default 0: none; see the module comment). */
   readonly minBatchIntervalMs?: number;
-  /** Monotonic clock for minBatchIntervalMs, ms (default performance.now). */
-  readonly monotonicNow?: () => number;
   /** Clock, Unix ms (default Date.now). */
   readonly now?: () => number;
   /** New message ids (default uuid v7, monotonic in the process). */
@@ -127,7 +125,7 @@ interface RoomQueue {
   writing: boolean;
   /** The batch after it: formed, ids assigned, de-duplication read started. */
   next: FormedBatch | undefined;
-  /** When its last write started (monotonic ms; -Infinity: never). */
+  /** When its last write started (performance.now() ms, like Pending.receivedAt; -Infinity: never). */
   lastWriteAt: number;
   /** Waiting for minBatchIntervalMs to pass since lastWriteAt. */
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -146,7 +144,6 @@ export class MessageWriter {
   private readonly newMessageId: () => string;
   private readonly readAhead: boolean;
   private readonly minInterval: number;
-  private readonly clock: () => number;
   private nextSweep = 0;
   private queued = 0;
   /** Batches formed and not yet finished. */
@@ -164,7 +161,6 @@ export class MessageWriter {
     this.readAhead = opts.readAhead ?? false;
     this.minInterval = opts.minBatchIntervalMs ?? 0;
     if (!(this.minInterval >= 0 && this.minInterval <= 1_000)) throw new Error(`minBatchIntervalMs must be 0..1000 ms, got ${this.minInterval}`);
-    this.clock = opts.monotonicNow ?? (() => performance.now());
     this.now = opts.now ?? Date.now;
     this.newMessageId = opts.newMessageId ?? (() => uuidv7());
     this.recent = new RecentSends({ ...opts.recentSends, ttlMs: DEDUPE_WINDOW_MS, now: this.now });
@@ -225,7 +221,7 @@ export class MessageWriter {
     const q = this.rooms.get(roomId);
     if (!q) return;
     if (q.timer !== undefined) return;
-    const now = this.clock();
+    const now = performance.now();
     if (!q.writing && (q.next || q.pending.length > 0)) {
       const wait = q.lastWriteAt + this.minInterval - now;
       if (wait > 0) {
