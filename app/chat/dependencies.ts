@@ -184,7 +184,8 @@ export class Dependencies {
   private publish(messages: readonly StoredMessage[]): void {
     const bus = this.bus;
     if (!bus) return;
-    for (const m of messages) bus.publishMessage(m);
+    const first = messages[0];
+    if (first) bus.publishMessages(first.roomId, messages);
   }
 
   /** One health round: the three checks in parallel, each within `timeoutMs` (migrating Postgres first when due). */

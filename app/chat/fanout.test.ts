@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
-import { HEADERS, RoomBus, decodeBusMessage, messageFrame, roomSubject, type BusEvent } from './fanout.js';
+import { HEADERS, MAX_BUS_BATCH, RoomBus, decodeBusMessage, messageFrame, roomSubject, type BusEvent } from './fanout.js';
 
 /** A UUIDv7 with the given Unix milliseconds. */
 function v7At(ms: number, tail = '7abc-8def-0123456789ab'): string {
@@ -22,11 +22,30 @@ describe('NATS event decoding', () => {
   const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
   const hdrs = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
 
-  it('turns a valid message into one pre-serialized client frame', () => {
-    const ev = decodeBusMessage(roomId, enc(m), hdrs({ 'Chat-Kind': 'message', 'Chat-Origin-Region': 'r2', 'Chat-Message-Id': m.messageId }));
+  it('turns a valid message (the one-message event of versions before batches) into one pre-serialized client frame', () => {
+    const [ev, ...rest] = decodeBusMessage(roomId, enc(m), hdrs({ 'Chat-Kind': 'message', 'Chat-Origin-Region': 'r2', 'Chat-Message-Id': m.messageId })) as BusEvent[];
+    expect(rest).toEqual([]);
     expect(ev).toMatchObject({ kind: 'message', origin: 'r2', message: m });
-    expect(JSON.parse((ev as { frame: string }).frame)).toEqual({ type: 'message', ...m });
-    expect(messageFrame(m)).toBe((ev as { frame: string }).frame);
+    expect(JSON.parse(ev!.frame)).toEqual({ type: 'message', ...m });
+    expect(messageFrame(m)).toBe(ev!.frame);
+  });
+
+  it('turns a batch into one event per message, in the batch order', () => {
+    const m2 = { ...m, messageId: v7At(Date.UTC(2030, 0, 1) + 1), body: 'second' };
+    const events = decodeBusMessage(roomId, enc([m, m2]), hdrs({ 'Chat-Kind': 'messages', 'Chat-Origin-Region': 'r2' })) as BusEvent[];
+    expect(events.map((e) => (e.kind === 'message' ? e.message.body : e.kind))).toEqual(['hi "there"', 'second']);
+    expect(events.map((e) => JSON.parse(e.frame))).toEqual([{ type: 'message', ...m }, { type: 'message', ...m2 }]);
+    expect(events.every((e) => e.origin === 'r2')).toBe(true);
+  });
+
+  it('drops a whole batch when one message of it is invalid or of another room', () => {
+    const other = { ...m, roomId: '0190a000-0000-7000-8000-000000000002' };
+    const h = hdrs({ 'Chat-Kind': 'messages' });
+    expect(decodeBusMessage(roomId, enc([m, other]), h)).toEqual({ invalid: 'bad message batch' });
+    expect(decodeBusMessage(roomId, enc([m, { ...m, extra: 1 }]), h)).toEqual({ invalid: 'bad message batch' });
+    expect(decodeBusMessage(roomId, enc([]), h)).toEqual({ invalid: 'bad message batch' });
+    expect(decodeBusMessage(roomId, enc(m), h)).toEqual({ invalid: 'bad message batch' });
+    expect(decodeBusMessage(roomId, enc(Array.from({ length: MAX_BUS_BATCH + 1 }, () => m)), h)).toEqual({ invalid: 'bad message batch' });
   });
 
   it('drops events that do not belong to the subject or do not validate', () => {
@@ -38,14 +57,14 @@ describe('NATS event decoding', () => {
   });
 
   it('decodes typing events', () => {
-    const ev = decodeBusMessage(roomId, enc({ roomId, userId: m.authorId }), hdrs({ 'Chat-Kind': 'typing', 'Chat-Origin-Region': 'r1' }));
+    const [ev] = decodeBusMessage(roomId, enc({ roomId, userId: m.authorId }), hdrs({ 'Chat-Kind': 'typing', 'Chat-Origin-Region': 'r1' })) as BusEvent[];
     expect(ev).toMatchObject({ kind: 'typing', origin: 'r1', event: { roomId, userId: m.authorId } });
-    expect(JSON.parse((ev as { frame: string }).frame)).toEqual({ type: 'typing', roomId, userId: m.authorId });
+    expect(JSON.parse(ev!.frame)).toEqual({ type: 'typing', roomId, userId: m.authorId });
   });
 });
 
 describe('RoomBus', () => {
-  function fakeNats(options: { noEcho?: boolean } = { noEcho: true }) {
+  function fakeNats(options: { noEcho?: boolean } = { noEcho: true }, info?: { max_payload: number }) {
     const subs: Array<{ subject: string; unsubscribed: boolean; callback: (err: unknown, msg: unknown) => void }> = [];
     const published: Array<{ subject: string; data: string; headers: Record<string, string> }> = [];
     const nc = {
@@ -61,6 +80,7 @@ describe('RoomBus', () => {
       },
       flush: async () => undefined,
       options,
+      info,
     };
     return { nc: nc as unknown as NatsConnection, subs, published };
   }
@@ -85,22 +105,41 @@ describe('RoomBus', () => {
     expect(f.subs).toHaveLength(2);
   });
 
-  it('publishes with origin region and message id headers, and delivers what it receives', () => {
+  const at = (i: number) => ({ roomId, messageId: v7At(Date.UTC(2030, 0, 1) + i), authorId: roomId, body: `m${i}`, originRegion: 'r1', createdAt: new Date(Date.UTC(2030, 0, 1) + i).toISOString() });
+  const hdr = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
+
+  it('publishes a write batch as ONE NATS message with the origin region, and delivers what it receives', () => {
     const f = fakeNats();
     const got: Array<[string, BusEvent]> = [];
     const invalid: string[] = [];
     const bus = new RoomBus(f.nc, 'r1', (r, ev) => got.push([r, ev]), quiet, (why) => invalid.push(why));
-    const m = { roomId, messageId: v7At(Date.UTC(2030, 0, 1)), authorId: roomId, body: 'x', originRegion: 'r1', createdAt: '2030-01-01T00:00:00.000Z' };
-    bus.publishMessage({ ...m, clientMessageId: 'c-1' } as typeof m);
+    const batch = [at(0), at(1), at(2)];
+    bus.publishMessages(roomId, batch.map((m, i) => ({ ...m, clientMessageId: `c-${i}` })) as typeof batch);
     expect(got).toEqual([]); // nobody here holds the room
-    expect(f.published).toEqual([{ subject: `chat.room.${roomId}`, data: JSON.stringify(m), headers: { 'Chat-Kind': 'message', 'Chat-Origin-Region': 'r1', 'Chat-Message-Id': m.messageId } }]);
+    // Storage-only fields (clientMessageId) do not travel.
+    expect(f.published).toEqual([{ subject: `chat.room.${roomId}`, data: JSON.stringify(batch), headers: { 'Chat-Kind': 'messages', 'Chat-Origin-Region': 'r1', 'Chat-Message-Id': '' } }]);
     bus.retain(roomId);
-    const hdr = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
     f.subs[0]!.callback(null, { data: new TextEncoder().encode(f.published[0]!.data), headers: hdr(f.published[0]!.headers) });
     f.subs[0]!.callback(null, { data: new TextEncoder().encode('garbage'), headers: hdr({}) });
-    expect(got).toHaveLength(1);
-    expect(got[0]![1]).toMatchObject({ kind: 'message', origin: 'r1', message: m });
+    expect(got.map(([r, ev]) => [r, ev.kind, ev.origin, ev.kind === 'message' ? ev.message : undefined])).toEqual(batch.map((m) => [roomId, 'message', 'r1', m]));
     expect(invalid).toEqual(['payload is not JSON']);
+  });
+
+  it("splits a batch that would exceed the server's max_payload, keeping the order", () => {
+    const f = fakeNats({ noEcho: true }, { max_payload: 1024 + 700 });
+    const bus = new RoomBus(f.nc, 'r1', () => undefined, quiet);
+    const batch = Array.from({ length: 8 }, (_, i) => at(i));
+    bus.publishMessages(roomId, batch);
+    expect(f.published.length).toBeGreaterThan(1);
+    expect(f.published.every((p) => new TextEncoder().encode(p.data).length <= 700)).toBe(true);
+    expect(f.published.flatMap((p) => JSON.parse(p.data) as unknown[])).toEqual(batch);
+  });
+
+  it('refuses to publish a message under another room (it would reach the wrong members)', () => {
+    const f = fakeNats();
+    const bus = new RoomBus(f.nc, 'r1', () => undefined, quiet);
+    expect(() => bus.publishMessages(roomId, [{ ...at(0), roomId: '0190a000-0000-7000-8000-000000000002' }])).toThrow(/is of room 0190a000-0000-7000-8000-000000000002, not/);
+    expect(f.published).toEqual([]);
   });
 
   it('hands its own publications to local holders at once, exactly as another backend receives them (the connection has noEcho)', () => {
@@ -108,15 +147,14 @@ describe('RoomBus', () => {
     const got: Array<[string, BusEvent]> = [];
     const bus = new RoomBus(f.nc, 'r1', (r, ev) => got.push([r, ev]), quiet);
     bus.retain(roomId);
-    const m = { roomId, messageId: v7At(Date.UTC(2030, 0, 2)), authorId: roomId, body: 'mine', originRegion: 'r1', createdAt: '2030-01-02T00:00:00.000Z' };
-    bus.publishMessage({ ...m, clientMessageId: 'c-2' } as typeof m);
+    const batch = [at(5), at(6)];
+    bus.publishMessages(roomId, batch.map((m) => ({ ...m, clientMessageId: 'c-2' })) as typeof batch);
     bus.publishTyping({ roomId, userId: roomId });
     expect(f.published).toHaveLength(2);
     // What a remote backend decodes from the same bytes is what local holders got, frame included.
-    const hdr = (h: Record<string, string>) => ({ get: (k: string) => h[k] ?? '' });
-    const remote = f.published.map((p) => decodeBusMessage(roomId, new TextEncoder().encode(p.data), hdr(p.headers)));
+    const remote = f.published.flatMap((p) => decodeBusMessage(roomId, new TextEncoder().encode(p.data), hdr(p.headers)) as BusEvent[]);
     expect(got).toEqual(remote.map((ev) => [roomId, ev]));
-    expect(got.map(([, ev]) => ev.kind)).toEqual(['message', 'typing']);
+    expect(got.map(([, ev]) => ev.kind)).toEqual(['message', 'message', 'typing']);
   });
 
   it('refuses a connection that echoes (its members would get every own message twice)', () => {
