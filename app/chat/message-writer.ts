@@ -54,9 +54,9 @@
  *    its write and its publish, live subscribers see the message on their next resume/history.
  * The legacy `client_messages` table (the LWT claim) is no longer written or read.
  */
-import { v7 as uuidv7 } from 'uuid';
 import { CLIENT_MESSAGE_TTL_SECONDS, bucketOfTime } from '../cassandra/schema.js';
 import { CLOCK_SKEW_MS, type StoredMessage } from './history.js';
+import { MessageIds } from './message-ids.js';
 import { RecentSends, clientKey } from './recent-sends.js';
 import type { MessageLog, SendOutcome, SendRequest, WriterMetrics } from './message-log.js';
 import { BatchRun, type Pending } from './write-batch.js';
@@ -93,7 +93,7 @@ export interface MessageWriterOptions {
   readonly minBatchIntervalMs?: number;
   /** Clock, Unix ms (default Date.now). */
   readonly now?: () => number;
-  /** New message ids (default uuid v7, monotonic in the process). */
+  /** New message ids (default UUIDv7, monotonic in the process: ./message-ids.ts). */
   readonly newMessageId?: () => string;
 }
 
@@ -162,7 +162,11 @@ export class MessageWriter {
     this.minInterval = opts.minBatchIntervalMs ?? 0;
     if (!(this.minInterval >= 0 && this.minInterval <= 1_000)) throw new Error(`minBatchIntervalMs must be 0..1000 ms, got ${this.minInterval}`);
     this.now = opts.now ?? Date.now;
-    this.newMessageId = opts.newMessageId ?? (() => uuidv7());
+    if (opts.newMessageId) this.newMessageId = opts.newMessageId;
+    else {
+      const ids = new MessageIds();
+      this.newMessageId = () => ids.next();
+    }
     this.recent = new RecentSends({ ...opts.recentSends, ttlMs: DEDUPE_WINDOW_MS, now: this.now });
   }
 
