@@ -66,9 +66,12 @@ export class Connection {
   }
 
   /**
-   * Frames sent in the same tick (a burst of live messages from one NATS read, a replay) leave in
-   * one write: the socket is corked until the next tick. A write syscall per frame was the largest
-   * CPU cost of fan-out. `ws` has no public accessor for its socket; without one, frames go one by one.
+   * Frames sent in the same turn of the event loop (live messages from every NATS read and
+   * Cassandra reply handled in it, a replay, several acknowledgements) leave in one write: the
+   * socket is corked until the loop's check phase (setImmediate), after the I/O callbacks of
+   * that turn. A write syscall per frame was the largest CPU cost of fan-out; the wait is the
+   * rest of the current turn (under a millisecond unless the process is saturated, when the
+   * saving matters most). `ws` has no public accessor for its socket; without one, frames go one by one.
    */
   private coalesceWrites(): void {
     if (this.corked) return;
@@ -76,7 +79,7 @@ export class Connection {
     if (!socket || typeof socket.cork !== 'function') return;
     this.corked = true;
     socket.cork();
-    process.nextTick(() => {
+    setImmediate(() => {
       this.corked = false;
       socket.uncork();
     });
