@@ -21,6 +21,7 @@ import { isUuidV7, type ChatMessage } from './protocol.js';
 import { clientKey } from './recent-sends.js';
 
 const { consistencies } = cassandra.types;
+const uuid = (s: string) => cassandra.types.Uuid.fromString(s);
 
 /** Ids from clocks slightly ahead are still found. */
 export const CLOCK_SKEW_MS = 60_000;
@@ -129,12 +130,15 @@ export class MessageStore implements MessageLog {
         throw new Error(`writePartition: message ${m.messageId} of room ${m.roomId} is not in partition (${first.roomId}, ${bucket}); split batches by partition`);
       }
     }
+    // Each uuid is parsed once (the driver would parse a string parameter in every statement).
+    const roomId = uuid(first.roomId);
+    const ids = messages.map((m) => ({ messageId: uuid(m.messageId), authorId: uuid(m.authorId) }));
     const queries = [
-      ...messages.map((m) => ({
+      ...messages.map((m, i) => ({
         query: this.cql.insertMessage,
-        params: [m.roomId, bucket, m.messageId, m.authorId, m.clientMessageId, m.originRegion, m.body, new Date(m.createdAt)],
+        params: [roomId, bucket, ids[i]!.messageId, ids[i]!.authorId, m.clientMessageId, m.originRegion, m.body, new Date(m.createdAt)],
       })),
-      ...messages.map((m) => ({ query: this.cql.insertClientId, params: [m.roomId, bucket, m.authorId, m.clientMessageId, m.messageId] })),
+      ...messages.map((m, i) => ({ query: this.cql.insertClientId, params: [roomId, bucket, ids[i]!.authorId, m.clientMessageId, ids[i]!.messageId] })),
     ];
     await this.client.batch(queries, { prepare: true, logged: false, consistency: consistencies.localQuorum, isIdempotent: true });
   }
