@@ -11,7 +11,8 @@ import type { Connection } from './connection.js';
 import { Refusal, isUnavailableError } from './errors.js';
 import type { HandlerContext } from './handler-context.js';
 import { history, messageSend, typing } from './message-handlers.js';
-import { CLOSE, UNAUTHENTICATED_TYPES, parseClientFrame, type ClientFrame } from './protocol.js';
+import { parseClientFrame } from './frame-parser.js';
+import { CLOSE, UNAUTHENTICATED_TYPES, type ClientFrame } from './protocol.js';
 import { roomCreate, roomInvite, roomJoin, roomLeave } from './room-handlers.js';
 
 export interface DispatchState {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_FRAME_TYPES, UNAUTHENTICATED_TYPES, isUuidV7, normalizeUsername, parseClientFrame, type ParseResult } from './protocol.js';
+import { parseClientFrame, type ParseResult } from './frame-parser.js';
+import { CLIENT_FRAME_TYPES, UNAUTHENTICATED_TYPES, isUuidV7, normalizeUsername } from './protocol.js';
 
 const ROOM = '0190a000-0000-7000-8000-000000000001';
 const MSG = '0190a000-0000-7abc-9000-000000000002';

@@ -20,7 +20,8 @@
  * been missed (core NATS is at-most-once); re-join each room with its lastSeenMessageId.
  *
  * Objects are strict (unknown keys are refused), `__proto__`/`constructor`/`prototype` keys are
- * refused anywhere in a frame, and error messages never echo client values.
+ * refused anywhere in a frame, and error messages never echo client values. Parsing a frame
+ * (JSON, those keys, then these schemas): ./frame-parser.ts.
  */
 import { z } from 'zod';
 
@@ -76,8 +77,8 @@ export const LIMITS = {
   historyMax: 100,
 } as const;
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const UUIDV7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const UUIDV7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Canonical (lower-case) RFC 9562 UUID. */
 export function isUuid(s: string): boolean {
@@ -92,10 +93,13 @@ export function isUuidV7(s: string): boolean {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const cleanText = (s: string) => !CONTROL.test(s) && !LONE_SURROGATE.test(s);
+/** Text without C0 controls (other than tab, newline, carriage return), DEL or lone surrogates. */
+export const cleanText = (s: string) => !CONTROL.test(s) && !LONE_SURROGATE.test(s);
 
 export const refSchema = z.union([z.string().min(1).max(LIMITS.refLength), z.int().min(0).max(Number.MAX_SAFE_INTEGER)]);
 export type Ref = z.infer<typeof refSchema>;
+
+export const CLIENT_MESSAGE_ID_RE = /^[A-Za-z0-9_.:-]+$/;
 
 const uuid = z.string().max(36).regex(UUID_RE, { message: 'must be a lower-case UUID' });
 /** Cursors are checked semantically by the handlers (bad_cursor), so only their shape is bounded here. */
@@ -128,7 +132,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   frame('room.leave', { roomId: uuid }),
   frame('message.send', {
     roomId: uuid,
-    clientMessageId: z.string().min(1).max(LIMITS.clientMessageId).regex(/^[A-Za-z0-9_.:-]+$/, { message: 'must be 1-64 of A-Z a-z 0-9 _ . : -' }),
+    clientMessageId: z.string().min(1).max(LIMITS.clientMessageId).regex(CLIENT_MESSAGE_ID_RE, { message: 'must be 1-64 of A-Z a-z 0-9 _ . : -' }),
     body: text(LIMITS.body).refine((s) => s.trim().length > 0, { message: 'must not be blank' }),
     // true only on the first send of this clientMessageId (never on a resend): skips the retry lookup.
     firstAttempt: z.boolean().optional(),
@@ -199,66 +203,6 @@ export type ServerFrame =
   | { type: 'resync'; roomIds: string[]; reason: string }
   | { type: 'typing.ok'; roomId: string; ref?: Ref }
   | { type: 'history.page'; roomId: string; messages: ChatMessage[]; nextBefore?: string; ref?: Ref };
-
-// ---------------------------------------------------------------------------------------------
-// Parsing
-
-export type ParseResult =
-  | { readonly ok: true; readonly frame: ClientFrame }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly ref?: Ref };
-
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-/**
- * Text that may hold one of FORBIDDEN_KEYS: the words themselves, or a `\u` escape (which could
- * spell one). Only such frames pay for JSON.parse's reviver (5 µs a frame; JSON.parse alone is 1).
- */
-const MAY_HOLD_FORBIDDEN_KEY = /proto|constructor|\\u/;
-const noForbiddenKeys = (key: string, v: unknown): unknown => {
-  if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKey();
-  return v;
-};
-
-class ForbiddenKey extends Error {}
-
-function refOf(v: unknown): Ref | undefined {
-  const r = refSchema.safeParse(v);
-  return r.success ? r.data : undefined;
-}
-
-/** Where and what, never the value: `body: must not be blank`. */
-function describeIssue(issue: z.core.$ZodIssue | undefined): string {
-  if (!issue) return 'invalid frame';
-  const path = issue.path.map(String).join('.');
-  let msg = issue.message;
-  if (issue.code === 'unrecognized_keys') msg = `unknown field(s) ${issue.keys.slice(0, 5).map((k) => k.slice(0, 32)).join(', ')}`;
-  else if (issue.code === 'invalid_type') msg = `expected ${issue.expected}`;
-  else if (issue.code === 'too_big') msg = `too big (max ${String(issue.maximum)})`;
-  else if (issue.code === 'too_small') msg = `too small (min ${String(issue.minimum)})`;
-  return path ? `${path}: ${msg}` : msg;
-}
-
-/** Parses one text frame. Never throws. */
-export function parseClientFrame(data: string): ParseResult {
-  let value: unknown;
-  try {
-    value = MAY_HOLD_FORBIDDEN_KEY.test(data) ? JSON.parse(data, noForbiddenKeys) : JSON.parse(data);
-  } catch (e) {
-    if (e instanceof ForbiddenKey) return { ok: false, code: 'bad_frame', message: 'forbidden key (__proto__, constructor or prototype)' };
-    return { ok: false, code: 'bad_json', message: 'frame is not valid JSON' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, code: 'bad_frame', message: 'frame must be a JSON object' };
-  }
-  const obj = value as Record<string, unknown>;
-  const ref = refOf(obj['ref']);
-  const withRef = ref !== undefined ? { ref } : {};
-  const type = obj['type'];
-  if (typeof type !== 'string') return { ok: false, code: 'bad_frame', message: 'type: expected string', ...withRef };
-  if (!(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) return { ok: false, code: 'unknown_type', message: 'unknown frame type', ...withRef };
-  const parsed = clientFrameSchema.safeParse(obj);
-  if (!parsed.success) return { ok: false, code: 'bad_frame', message: describeIssue(parsed.error.issues[0]), ...withRef };
-  return { ok: true, frame: parsed.data };
-}
 
 /** Username as stored in the claim table's PK: NFKC, trimmed, lower-case; undefined if not allowed. */
 export function normalizeUsername(input: string): string | undefined {
