@@ -1,7 +1,9 @@
 /**
  * One region's chat backend as its own process, supervised the way a Deployment's pod is:
  *
- *   node_modules/.bin/node --import tsx app/main.ts serve      (Node 24, the image's Node)
+ *   node_modules/.bin/node --enable-source-maps .lab/app-build/<hash>/app/main.js serve
+ *
+ * (Node 24, the image's Node, running the image's tsc build of app/: lab/app-build.ts)
  *
  * with exactly the environment the lab built (nothing inherited), stdout and stderr appended to
  * one log file per region, started through `setpriv --pdeathsig SIGKILL` (it dies with the lab,
@@ -18,6 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { appBuild } from './app-build.js';
 import { isExecutable, REPO_ROOT } from './install.js';
 import { dieWithParent, forgetSpawn, recordSpawn } from './leftovers.js';
 import { tailFile } from './process.js';
@@ -25,10 +28,10 @@ import { tailFile } from './process.js';
 /** The Node the backends run: the npm `node` package (Node 24, as app/Dockerfile's image). */
 export const BACKEND_NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');
 
-/** `serve` from the sources, as the image runs it from the compiled build. */
-export function serveCommand(): { bin: string; args: string[]; cwd: string } {
+/** `serve` as the image runs it: the tsc build of app/ (compiled first when the sources changed). Source maps only shape stack traces in the lab's logs. */
+export function serveCommand(log?: (line: string) => void): { bin: string; args: string[]; cwd: string } {
   if (!isExecutable(BACKEND_NODE)) throw new Error(`${BACKEND_NODE} is missing: the lab's backends run the npm \`node\` package (Node 24, a devDependency): run npm ci`);
-  return { bin: BACKEND_NODE, args: ['--import', 'tsx', 'app/main.ts', 'serve'], cwd: REPO_ROOT };
+  return { bin: BACKEND_NODE, args: ['--enable-source-maps', appBuild(log), 'serve'], cwd: REPO_ROOT };
 }
 
 export interface BackendProcessOptions {

@@ -17,8 +17,8 @@
  *      both; Mailpit;
  *   2. `bootstrap-cassandra` from the config's schema region (RF 1 per DC, the app role with a
  *      fresh random password, tables), then a superuser CQL client (`cql`) on that DC;
- *   3. one backend process per region (lab/backend-process.ts: `node --import tsx app/main.ts
- *      serve` on Node 24, with the environment a Deployment gives it, lab/backend-env.ts), each
+ *   3. one backend process per region (lab/backend-process.ts: `serve` of the image's tsc build
+ *      of app/ on Node 24, with the environment a Deployment gives it, lab/backend-env.ts), each
  *      talking only to its own region's NATS, Cassandra DC and Postgres node and sending login
  *      codes through SMTP to Mailpit; resolves once both answer /readyz 200. A backend that
  *      exits is restarted (back-off 0.5 s doubling to 5 s); `region.backend.kill('SIGKILL')`

@@ -1,6 +1,6 @@
 /**
  * The chat backend against the real two-region lab, one backend PROCESS per region (Node 24,
- * `app/main.ts serve` with the environment a Deployment gives it):
+ * `serve` of the image's tsc build of app/, lab/app-build.ts, with the environment a Deployment gives it):
  *   region r1 (A): nats-server r1, Cassandra DC dc1 (127.0.0.1), Postgres node n1, backend r1
  *   region r2 (B): nats-server r2, Cassandra DC dc2 (127.0.0.2), Postgres node n2, backend r2
  * started by `startChatLab` (lab/chat-lab.ts): NATS regions are joined by the generated gateway
@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BACKEND_NODE } from '../../lab/backend-process.js';
+import { serveCommand } from '../../lab/backend-process.js';
 import { labClient } from '../../lab/cassandra.js';
 import { startChatLab, type ChatLab } from '../../lab/chat-lab.js';
 import { loopbackAddress } from '../../lab/nats.js';
@@ -797,8 +797,9 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
       CHAT_DEV_PRINT_CODES: 'true',
       CHAT_SHUTDOWN_GRACE_SECONDS: '5',
     };
-    // The Node the image runs (24), as the lab's backends.
-    const child = spawn(BACKEND_NODE, ['--import', 'tsx', 'app/main.ts', 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // What the image runs (Node 24, the tsc build), as the lab's backends.
+    const serve = serveCommand();
+    const child = spawn(serve.bin, serve.args, { cwd: serve.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     let stderr = '';
