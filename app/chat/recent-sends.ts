@@ -81,10 +81,11 @@ export class RecentSends {
     const e: Entry = { send, expiresAt: this.opts.now() + this.opts.ttlMs, bytes: ENTRY_OVERHEAD_BYTES + 2 * (key.length + body) };
     this.entries.set(key, e);
     this.bytes += e.bytes;
+    if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) return;
     for (const [k, old] of this.entries) {
-      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
       this.entries.delete(k);
       this.bytes -= old.bytes;
+      if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
     }
   }
 
