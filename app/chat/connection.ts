@@ -54,15 +54,16 @@ export class Connection {
     this.guard = new FloodGuard({ ratePerSecond: o.ratePerSecond, burst: o.rateBurst });
   }
 
-  /** Sends an already serialized frame; closes the socket when the client cannot keep up. */
-  sendRaw(data: string): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+  /** Sends an already serialized frame (true when it was queued); closes the socket when the client cannot keep up. */
+  sendRaw(data: string): boolean {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.close(CLOSE.tryAgainLater, 'slow consumer');
-      return;
+      return false;
     }
     this.coalesceWrites();
     this.ws.send(data);
+    return true;
   }
 
   /**
@@ -101,14 +102,9 @@ export class Connection {
 
   /** A chat message (pre-serialized `frame`), counted and, when live, timed from its id's timestamp. */
   deliver(m: ChatMessage, frame: string, kind: 'live' | 'replay', origin?: string): void {
-    if (this.closed) return;
-    this.sendRaw(frame);
-    this.metrics.messagesOut.inc({ kind });
-    if (kind === 'live') {
-      const ms = Date.parse(m.createdAt);
-      const latency = Number.isFinite(ms) ? Math.max(0, (Date.now() - ms) / 1000) : 0;
-      this.metrics.deliveryLatency.observe(latency, { path: (origin ?? m.originRegion) === this.region ? 'same_region' : 'cross_region' });
-    }
+    if (this.closed || !this.sendRaw(frame)) return;
+    if (kind === 'live') countLiveDeliveries(this.metrics, this.region, m, origin, 1);
+    else this.metrics.messagesOut.inc({ kind });
   }
 
   close(code: number, reason: string): void {
@@ -119,4 +115,18 @@ export class Connection {
       this.ws.terminate();
     }
   }
+}
+
+/**
+ * `count` live deliveries of `m` made now by this backend (in `region`): chat_messages_out_total
+ * grows by `count`, and chat_delivery_latency_seconds gets ONE observation, the time from the
+ * message id's timestamp to now (every local member that got it at this instant waited as long;
+ * one observation per message and instant keeps the histogram's cost off the per-socket path).
+ */
+export function countLiveDeliveries(metrics: ChatMetrics, region: string, m: ChatMessage, origin: string | undefined, count: number): void {
+  if (count <= 0) return;
+  metrics.messagesOut.inc({ kind: 'live' }, count);
+  const ms = Date.parse(m.createdAt);
+  const latency = Number.isFinite(ms) ? Math.max(0, (Date.now() - ms) / 1000) : 0;
+  metrics.deliveryLatency.observe(latency, { path: (origin ?? m.originRegion) === region ? 'same_region' : 'cross_region' });
 }

@@ -37,7 +37,7 @@ function harness(rate = { perSecond: 50, burst: 100 }) {
     log: createLogger({}, { write: () => undefined }),
     metrics,
     deps: {} as Dependencies,
-    rooms: new RoomRegistry(metrics),
+    rooms: new RoomRegistry(metrics, 'r1'),
     membership: new MembershipCache(),
     codeSender: new MemoryCodeSender(),
     typing: new Debouncer(2_000),

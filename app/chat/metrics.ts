@@ -156,7 +156,7 @@ export function chatMetrics(): ChatMetrics {
     messagesOut: counter<{ kind: string }>('chat_messages_out_total', 'Chat message frames written to sockets, live and replayed (count).', ['kind']),
     deliveryLatency: histogram<{ path: string }>(
       'chat_delivery_latency_seconds',
-      'Time from the message id (UUIDv7) timestamp to the socket write of a live delivery (seconds).',
+      'Time from the message id (UUIDv7) timestamp to its live delivery by this backend, one observation per message and delivery instant however many local members got it (seconds).',
       LATENCY_BUCKETS,
       ['path'],
     ),

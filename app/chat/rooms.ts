@@ -5,7 +5,7 @@
  * Live messages pass each connection's resume gate (buffered during a replay, de-duplicated
  * after it); typing events go to everyone but their author.
  */
-import type { Connection } from './connection.js';
+import { countLiveDeliveries, type Connection } from './connection.js';
 import type { BusEvent, RoomBus } from './fanout.js';
 import type { ChatMetrics } from './metrics.js';
 import { CLOSE, type ChatMessage } from './protocol.js';
@@ -14,7 +14,11 @@ import type { ResumeGate } from './resume.js';
 export class RoomRegistry {
   private readonly byRoom = new Map<string, Set<Connection>>();
 
-  constructor(private readonly metrics: ChatMetrics) {}
+  /** @param region this backend's region (same- or cross-region deliveries in the metrics) */
+  constructor(
+    private readonly metrics: ChatMetrics,
+    private readonly region: string,
+  ) {}
 
   /** Adds `c` to the room with a fresh gate (re-joining replaces the gate; the subscription is kept). */
   attach(c: Connection, roomId: string, gate: ResumeGate<ChatMessage>, bus: RoomBus): void {
@@ -49,6 +53,7 @@ export class RoomRegistry {
   route(roomId: string, ev: BusEvent): void {
     const conns = this.byRoom.get(roomId);
     if (!conns) return;
+    let delivered = 0;
     for (const c of conns) {
       if (ev.kind === 'typing') {
         if (c.userId !== ev.event.userId) c.sendRaw(ev.frame);
@@ -57,9 +62,11 @@ export class RoomRegistry {
       const gate = c.rooms.get(roomId);
       if (!gate) continue;
       const verdict = gate.offer(ev.message);
-      if (verdict === 'send') c.deliver(ev.message, ev.frame, 'live', ev.origin);
-      else if (verdict === 'overflow') c.close(CLOSE.tryAgainLater, 'resume buffer overflow');
+      if (verdict === 'send') {
+        if (c.sendRaw(ev.frame)) delivered++;
+      } else if (verdict === 'overflow') c.close(CLOSE.tryAgainLater, 'resume buffer overflow');
     }
+    if (ev.kind === 'message') countLiveDeliveries(this.metrics, this.region, ev.message, ev.origin, delivered);
   }
 }
 

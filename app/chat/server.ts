@@ -70,7 +70,7 @@ export async function startChatServer(settings: ChatSettings, opts: ChatServerDe
   const metrics = chatMetrics();
   const codeSender = opts.codeSender ?? createCodeSender(settings.codeSender, log.child({ component: 'code-sender' }));
   const connections = new Set<Connection>();
-  const rooms = new RoomRegistry(metrics);
+  const rooms = new RoomRegistry(metrics, settings.region);
   let closing = false;
   let nextConnId = 1;
 
