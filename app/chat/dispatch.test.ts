@@ -13,13 +13,16 @@ import { onFrame, type DispatchState } from './dispatch.js';
 import type { HandlerContext } from './handler-context.js';
 import { chatMetrics } from './metrics.js';
 import { MemoryCodeSender } from './code-sender.js';
+import type { RoomBus } from './fanout.js';
+import type { StoredMessage } from './history.js';
+import { ClientMessageIdReused, type MessageWriter, type SendOutcome, type SendRequest } from './message-writer.js';
 import { Debouncer } from './ratelimit.js';
 import { MembershipCache, RoomRegistry } from './rooms.js';
 import type { ChatSettings } from './settings.js';
 
 const ROOM = '0190a0b1-c2d3-7e4f-8a5b-6c7d8e9fa0b1';
 
-function harness(rate = { perSecond: 50, burst: 100 }) {
+function harness(rate = { perSecond: 50, burst: 100 }, deps: Partial<Dependencies> = {}) {
   const sent: Array<Record<string, unknown>> = [];
   const closes: Array<{ code: number; reason: string }> = [];
   const ws = {
@@ -36,7 +39,7 @@ function harness(rate = { perSecond: 50, burst: 100 }) {
     settings,
     log: createLogger({}, { write: () => undefined }),
     metrics,
-    deps: {} as Dependencies,
+    deps: deps as Dependencies,
     rooms: new RoomRegistry(metrics, 'r1'),
     membership: new MembershipCache(),
     codeSender: new MemoryCodeSender(),
@@ -52,7 +55,7 @@ function harness(rate = { perSecond: 50, burst: 100 }) {
     await c.queue;
     await new Promise((r) => setTimeout(r, 0));
   };
-  return { sent, closes, frame, settle, c, state };
+  return { sent, closes, frame, settle, c, state, ctx };
 }
 
 describe('dispatch', () => {
@@ -101,5 +104,34 @@ describe('dispatch', () => {
     h.frame({ type: 'ping', ref: 'busy' });
     await h.settle();
     expect(h.sent).toEqual([{ type: 'error', code: 'rate_limited', message: 'too many requests in flight; wait for replies', ref: 'busy' }]);
+  });
+
+  it('hands a socket\'s sends to the writer in frame order without waiting for each write; replies come when each is durable', async () => {
+    const calls: Array<{ req: SendRequest; resolve: (o: SendOutcome) => void; reject: (e: unknown) => void }> = [];
+    const writer = {
+      send: (req: SendRequest) => new Promise<SendOutcome>((resolve, reject) => calls.push({ req, resolve, reject })),
+    } as unknown as MessageWriter;
+    const h = harness({ perSecond: 1_000, burst: 100 }, { writer, bus: {} as RoomBus, natsUp: true });
+    h.c.userId = 'u1';
+    h.ctx.membership.remember(ROOM, 'u1');
+    for (const id of ['c1', 'c2', 'c3']) h.frame({ type: 'message.send', ref: id, roomId: ROOM, clientMessageId: id, body: `body ${id}` });
+    h.frame({ type: 'ping', ref: 'p' });
+    await h.settle();
+    // All three reached the writer, in order, while none is durable; the ping behind them was answered.
+    expect(calls.map((x) => x.req.clientMessageId)).toEqual(['c1', 'c2', 'c3']);
+    expect(h.sent).toEqual([{ type: 'pong', ref: 'p' }]);
+    expect([h.c.pending, h.state.inflight]).toEqual([3, 3]);
+    const stored = (i: number) => ({ message: { messageId: `m${i}` } as StoredMessage, duplicate: false });
+    calls[0]!.resolve(stored(1));
+    calls[1]!.reject(new ClientMessageIdReused('c2', ROOM));
+    calls[2]!.resolve(stored(3));
+    await h.settle();
+    // Replies are matched by ref (an error may overtake a later send's acknowledgement).
+    expect(h.sent.slice(1).map((f) => [f['type'], f['ref'], f['messageId'] ?? f['code']]).sort()).toEqual([
+      ['error', 'c2', 'bad_frame'],
+      ['message.sent', 'c1', 'm1'],
+      ['message.sent', 'c3', 'm3'],
+    ]);
+    expect([h.c.pending, h.state.inflight]).toEqual([0, 0]);
   });
 });

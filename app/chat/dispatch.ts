@@ -2,14 +2,18 @@
  * From a WebSocket frame to its handler. The frame is parsed first (cheap, bounded by
  * maxPayload) so that every refusal, rate limiting included, echoes its `ref`; then the flood
  * guard, the in-flight bound, and the connection's queue, which runs one frame at a time in
- * order. Handler failures become error replies: a Refusal as is, a dependency problem as
- * `unavailable`, anything else as `internal` (logged, never echoed).
+ * order. A handler may finish its in-order part and hand back the rest (`Later`): a
+ * message.send is queued in the writer in frame order, then waits for durability OUTSIDE the
+ * socket's queue, so a client's next sends join the same write batch instead of waiting a
+ * Cassandra round trip each (its replies can then come after later frames' replies: clients
+ * match replies by `ref`). Handler failures become error replies: a Refusal as is, a
+ * dependency problem as `unavailable`, anything else as `internal` (logged, never echoed).
  */
 import type { RawData } from 'ws';
 import { auth, loginRequest, loginVerify } from './auth-handlers.js';
 import type { Connection } from './connection.js';
 import { Refusal, isUnavailableError } from './errors.js';
-import type { HandlerContext } from './handler-context.js';
+import type { HandlerContext, Later } from './handler-context.js';
 import { history, messageSend, typing } from './message-handlers.js';
 import { parseClientFrame } from './frame-parser.js';
 import { CLOSE, UNAUTHENTICATED_TYPES, type ClientFrame } from './protocol.js';
@@ -22,7 +26,7 @@ export interface DispatchState {
   inflight: number;
 }
 
-async function handle(ctx: HandlerContext, c: Connection, f: ClientFrame): Promise<void> {
+async function handle(ctx: HandlerContext, c: Connection, f: ClientFrame): Promise<void | Later> {
   if (!UNAUTHENTICATED_TYPES.has(f.type) && c.userId === undefined) throw new Refusal('unauthenticated', 'authenticate first (auth or login.verify)');
   const userId = c.userId ?? '';
   switch (f.type) {
@@ -80,26 +84,30 @@ export function onFrame(ctx: HandlerContext, state: DispatchState, c: Connection
   c.pending++;
   state.inflight++;
   const frame = parsed.frame;
-  c.queue = c.queue
-    .then(async () => {
-      if (c.closed) return;
-      try {
-        await handle(ctx, c, frame);
-      } catch (e) {
-        if (e instanceof Refusal) c.error(e.code, e.message, frame.ref);
-        else if (isUnavailableError(e)) {
-          ctx.log.warn('dependency unavailable while handling a frame', { conn: c.id, frameType: frame.type, error: e });
-          c.error('unavailable', 'a backing service did not answer; retry', frame.ref);
-        } else {
-          ctx.log.error('frame handler failed', { conn: c.id, frameType: frame.type, error: e });
-          c.error('internal', 'internal error', frame.ref);
-        }
-      }
-    })
-    .finally(() => {
-      c.pending--;
-      state.inflight--;
-    });
+  const answered = () => {
+    c.pending--;
+    state.inflight--;
+  };
+  const fail = (e: unknown) => {
+    if (e instanceof Refusal) c.error(e.code, e.message, frame.ref);
+    else if (isUnavailableError(e)) {
+      ctx.log.warn('dependency unavailable while handling a frame', { conn: c.id, frameType: frame.type, error: e });
+      c.error('unavailable', 'a backing service did not answer; retry', frame.ref);
+    } else {
+      ctx.log.error('frame handler failed', { conn: c.id, frameType: frame.type, error: e });
+      c.error('internal', 'internal error', frame.ref);
+    }
+  };
+  c.queue = c.queue.then(async () => {
+    let rest: Later | void = undefined;
+    try {
+      if (!c.closed) rest = await handle(ctx, c, frame);
+    } catch (e) {
+      fail(e);
+    }
+    if (rest) void rest.later.catch(fail).finally(answered);
+    else answered();
+  });
 }
 
 function floodClose(ctx: HandlerContext, c: Connection): void {

@@ -45,6 +45,11 @@ export function needStore(ctx: HandlerContext): MessageStore {
   return ctx.deps.store;
 }
 
+/** What a handler hands back when the rest of its work (and its reply) may run outside the socket's queue (./dispatch.ts). */
+export interface Later {
+  readonly later: Promise<void>;
+}
+
 export function needWriter(ctx: HandlerContext): MessageWriter {
   if (!ctx.deps.writer) throw new Refusal('unavailable', 'history store is not connected; retry');
   return ctx.deps.writer;

@@ -5,25 +5,35 @@
  */
 import type { Connection } from './connection.js';
 import { Refusal } from './errors.js';
-import { needBus, needStore, needWriter, requireMember, type HandlerContext } from './handler-context.js';
-import { ClientMessageIdReused } from './message-writer.js';
+import { needBus, needStore, needWriter, requireMember, type HandlerContext, type Later } from './handler-context.js';
+import { ClientMessageIdReused, type SendOutcome } from './message-writer.js';
 import { LIMITS, chatMessageOf, isUuidV7, type ClientFrame } from './protocol.js';
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
 
-export async function messageSend(ctx: HandlerContext, c: Connection, f: Frame<'message.send'>, userId: string): Promise<void> {
+/**
+ * In the socket's queue: the membership check and handing the message to the writer, so a
+ * socket's sends reach the writer (and get their ids, storage and live order) in frame order.
+ * The wait for durability and the reply are `later`, outside the queue (./dispatch.ts).
+ */
+export async function messageSend(ctx: HandlerContext, c: Connection, f: Frame<'message.send'>, userId: string): Promise<Later> {
   const writer = needWriter(ctx);
   needBus(ctx);
   await requireMember(ctx, f.roomId, userId);
+  const sent = writer.send({
+    roomId: f.roomId,
+    authorId: userId,
+    clientMessageId: f.clientMessageId,
+    body: f.body,
+    ...(f.firstAttempt === true ? { firstAttempt: true } : {}),
+  });
+  return { later: replyWhenDurable(ctx, c, f, sent) };
+}
+
+async function replyWhenDurable(ctx: HandlerContext, c: Connection, f: Frame<'message.send'>, sent: Promise<SendOutcome>): Promise<void> {
   let outcome;
   try {
-    outcome = await writer.send({
-      roomId: f.roomId,
-      authorId: userId,
-      clientMessageId: f.clientMessageId,
-      body: f.body,
-      ...(f.firstAttempt === true ? { firstAttempt: true } : {}),
-    });
+    outcome = await sent;
   } catch (e) {
     if (e instanceof ClientMessageIdReused) throw new Refusal('bad_frame', 'clientMessageId was already used for another room');
     throw e;
