@@ -270,8 +270,10 @@ describe('chat backend in two regions (real NATS super-cluster, Cassandra 2 DCs,
 
     // Typing fans out across regions (not to the typist), debounced, never stored.
     const typingAtAlice = () => alice.client.frames.filter((f) => f.type === 'typing').length;
+    // Waiting starts before the send: the event is published before bob's typing.ok is written, so it can reach alice first.
+    const typingEvent = alice.client.waitFor((f) => f.type === 'typing', 10_000, 'typing event');
     expect(await bob.client.request({ type: 'typing', roomId: room1 })).toMatchObject({ type: 'typing.ok', roomId: room1 });
-    expect(await alice.client.waitFor((f) => f.type === 'typing', 10_000)).toEqual({ type: 'typing', roomId: room1, userId: bob.userId });
+    expect(await typingEvent).toEqual({ type: 'typing', roomId: room1, userId: bob.userId });
     expect(await bob.client.request({ type: 'typing', roomId: room1 })).toMatchObject({ type: 'typing.ok' });
     await sleep(700);
     expect(typingAtAlice()).toBe(1);
