@@ -8,13 +8,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
-import { appBuild, appBuildHash, appSources } from './app-build.js';
+import { TSC, appBuild, appBuildHash, appSources } from './app-build.js';
 import { BACKEND_NODE } from './backend-process.js';
 import { REPO_ROOT } from './install.js';
 
 describe('the lab build of app/', () => {
   it('hashes exactly the files tsc compiles for the image (tsconfig.app.json)', () => {
-    const listed = execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.app.json', '--listFilesOnly'], { cwd: REPO_ROOT, encoding: 'utf8' })
+    const listed = execFileSync(process.execPath, [TSC, '-p', 'tsconfig.app.json', '--listFilesOnly'], { cwd: REPO_ROOT, encoding: 'utf8' })
       .split('\n')
       .map((f) => f.trim())
       .filter((f) => f.startsWith(REPO_ROOT) && !f.includes('/node_modules/'))

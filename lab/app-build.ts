@@ -20,18 +20,17 @@ import { REPO_ROOT } from './install.js';
 /** Where builds are kept (each in a directory named by its hash). */
 export const APP_BUILD_DIR = join(REPO_ROOT, '.lab', 'app-build');
 
-/** The files tsconfig.app.json compiles: app/**\/*.ts without *.test.ts and *.bench.ts, sorted. */
+/** The TypeScript compiler of node_modules (the one `npm run typecheck` and the image build run). */
+export const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+
+const compiled = (name: string) => name.endsWith('.ts') && !['.test.ts', '.bench.ts', '.d.ts'].some((suffix) => name.endsWith(suffix));
+
+/** The files tsconfig.app.json compiles: app/**\/*.ts without *.test.ts, *.bench.ts and *.d.ts, sorted. */
 export function appSources(root = REPO_ROOT): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.bench.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-    }
-  };
-  walk(join(root, 'app'));
-  return out.sort();
+  return readdirSync(join(root, 'app'), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && compiled(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
 }
 
 /** The hash that names a build of the current sources. */
@@ -57,7 +56,7 @@ export function appBuild(log: (line: string) => void = () => undefined): string 
   rmSync(tmp, { recursive: true, force: true });
   const t0 = Date.now();
   try {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_ROOT, 'tsconfig.app.json'), '--outDir', tmp], {
+    execFileSync(process.execPath, [TSC, '-p', join(REPO_ROOT, 'tsconfig.app.json'), '--outDir', tmp], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       encoding: 'utf8',

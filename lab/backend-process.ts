@@ -28,7 +28,7 @@ import { tailFile } from './process.js';
 /** The Node the backends run: the npm `node` package (Node 24, as app/Dockerfile's image). */
 export const BACKEND_NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');
 
-/** `serve` as the image runs it: the tsc build of app/ (compiled first when the sources changed). Source maps only shape stack traces in the lab's logs. */
+/** `serve` as the image runs it: the tsc build of app/ (compiled first when the sources changed, said on `log`). Source maps only shape stack traces in the lab's logs. */
 export function serveCommand(log?: (line: string) => void): { bin: string; args: string[]; cwd: string } {
   if (!isExecutable(BACKEND_NODE)) throw new Error(`${BACKEND_NODE} is missing: the lab's backends run the npm \`node\` package (Node 24, a devDependency): run npm ci`);
   return { bin: BACKEND_NODE, args: ['--enable-source-maps', appBuild(log), 'serve'], cwd: REPO_ROOT };
@@ -99,10 +99,10 @@ const BAD_ENVIRONMENT = 2;
 /** A supervised backend process (not started: call `start()`). */
 export function backendProcess(opts: BackendProcessOptions): BackendProcess {
   const host = opts.host ?? '127.0.0.1';
-  const command = opts.command ?? serveCommand();
+  const progress = opts.progress ?? (() => undefined);
+  const command = opts.command ?? serveCommand(progress);
   const backoff = opts.backoff ?? { initialMs: 500, maxMs: 5_000 };
   const stableAfterMs = opts.stableAfterMs ?? 10_000;
-  const progress = opts.progress ?? (() => undefined);
   const what = `backend ${opts.region}`;
   const exits: BackendExit[] = [];
   let wanted = false;

@@ -102,7 +102,7 @@ export class Connection {
 
   /** A chat message (pre-serialized `frame`), counted and, when live, timed from its id's timestamp. */
   deliver(m: ChatMessage, frame: string, kind: 'live' | 'replay', origin?: string): void {
-    if (this.closed || !this.sendRaw(frame)) return;
+    if (!this.sendRaw(frame)) return;
     if (kind === 'live') countLiveDeliveries(this.metrics, this.region, m, origin, 1);
     else this.metrics.messagesOut.inc({ kind });
   }

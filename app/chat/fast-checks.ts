@@ -5,14 +5,14 @@
  * on valid and invalid inputs); otherwise it returns undefined and the caller asks zod, which
  * decides and words the error. zod's generic parse was about a tenth of a busy backend's CPU.
  */
-import { CLIENT_MESSAGE_ID_RE, LIMITS, UUIDV7_RE, UUID_RE, cleanText, type ChatMessage, type ClientFrame, type Ref } from './protocol.js';
+import { CLIENT_MESSAGE_ID_RE, LIMITS, cleanText, isUuid, isUuidV7, type ChatMessage, type ClientFrame, type Ref } from './protocol.js';
 
 type MessageSend = Extract<ClientFrame, { type: 'message.send' }>;
 
 const MESSAGE_SEND_KEYS = new Set(['type', 'ref', 'roomId', 'clientMessageId', 'body', 'firstAttempt']);
 const CHAT_MESSAGE_KEYS = ['roomId', 'messageId', 'authorId', 'body', 'originRegion', 'createdAt'] as const;
 
-const isUuid = (v: unknown): v is string => typeof v === 'string' && v.length === 36 && UUID_RE.test(v);
+const uuidString = (v: unknown): v is string => typeof v === 'string' && isUuid(v);
 
 /** `refSchema`: a string of 1-64 characters or a safe non-negative integer. */
 export function checkRef(v: unknown): Ref | undefined {
@@ -26,7 +26,7 @@ export function checkMessageSend(o: Record<string, unknown>): MessageSend | unde
   for (const k in o) if (!MESSAGE_SEND_KEYS.has(k)) return undefined;
   if (o['type'] !== 'message.send') return undefined;
   if ('ref' in o && checkRef(o['ref']) === undefined) return undefined;
-  if (!isUuid(o['roomId'])) return undefined;
+  if (!uuidString(o['roomId'])) return undefined;
   const id = o['clientMessageId'];
   if (typeof id !== 'string' || id.length < 1 || id.length > LIMITS.clientMessageId || !CLIENT_MESSAGE_ID_RE.test(id)) return undefined;
   const body = o['body'];
@@ -45,9 +45,9 @@ export function checkChatMessage(v: unknown): ChatMessage | undefined {
     keys++;
   }
   if (keys !== CHAT_MESSAGE_KEYS.length) return undefined;
-  if (!isUuid(o['roomId']) || !isUuid(o['authorId'])) return undefined;
+  if (!uuidString(o['roomId']) || !uuidString(o['authorId'])) return undefined;
   const id = o['messageId'];
-  if (typeof id !== 'string' || !UUIDV7_RE.test(id)) return undefined;
+  if (typeof id !== 'string' || !isUuidV7(id)) return undefined;
   const { body, originRegion: region, createdAt } = o;
   if (typeof body !== 'string' || body.length > LIMITS.body) return undefined;
   if (typeof region !== 'string' || region.length < 1 || region.length > 63) return undefined;
