@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     const newPath = (readAhead: boolean): { send: SendFn; batches: { n: number } } => {
       const batches = { n: 0 };
       const writer = new MessageWriter(store, { region: REGION, publish: () => void batches.n++, readAhead });
-      return { send: async (roomId, authorId, clientMessageId, body) => (await writer.send({ roomId, authorId, clientMessageId, body })).message.messageId, batches };
+      return { send: async (roomId, authorId, clientMessageId, body) => (await writer.send({ roomId, authorId, clientMessageId, body })).messageId, batches };
     };
     const paths = { old: { send: old.send, batches: { n: 0 } }, new: newPath(false), 'new, read-ahead': newPath(true) } as const;
     const names = Object.keys(paths) as Array<keyof typeof paths>;

@@ -14,7 +14,6 @@ import type { HandlerContext } from './handler-context.js';
 import { chatMetrics } from './metrics.js';
 import { MemoryCodeSender } from './code-sender.js';
 import type { RoomBus } from './fanout.js';
-import type { StoredMessage } from './history.js';
 import { ClientMessageIdReused, type MessageWriter, type SendOutcome, type SendRequest } from './message-writer.js';
 import { Debouncer } from './ratelimit.js';
 import { MembershipCache, RoomRegistry } from './rooms.js';
@@ -121,7 +120,7 @@ describe('dispatch', () => {
     expect(calls.map((x) => x.req.clientMessageId)).toEqual(['c1', 'c2', 'c3']);
     expect(h.sent).toEqual([{ type: 'pong', ref: 'p' }]);
     expect([h.c.pending, h.state.inflight]).toEqual([3, 3]);
-    const stored = (i: number) => ({ message: { messageId: `m${i}` } as StoredMessage, duplicate: false });
+    const stored = (i: number) => ({ messageId: `m${i}`, duplicate: false });
     calls[0]!.resolve(stored(1));
     calls[1]!.reject(new ClientMessageIdReused('c2', ROOM));
     calls[2]!.resolve(stored(3));

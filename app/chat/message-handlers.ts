@@ -39,7 +39,7 @@ async function replyWhenDurable(ctx: HandlerContext, c: Connection, f: Frame<'me
     throw e;
   }
   if (!outcome.duplicate) ctx.metrics.messagesIn.inc();
-  c.reply(f.ref, { type: 'message.sent', roomId: f.roomId, clientMessageId: f.clientMessageId, messageId: outcome.message.messageId, duplicate: outcome.duplicate });
+  c.reply(f.ref, { type: 'message.sent', roomId: f.roomId, clientMessageId: f.clientMessageId, messageId: outcome.messageId, duplicate: outcome.duplicate });
 }
 
 export async function typing(ctx: HandlerContext, c: Connection, f: Frame<'typing'>, userId: string): Promise<void> {

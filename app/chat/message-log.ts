@@ -18,7 +18,8 @@ export interface SendRequest {
 }
 
 export interface SendOutcome {
-  readonly message: StoredMessage;
+  /** The stored message's id: a retry of a stored send gets the id of its first attempt. */
+  readonly messageId: string;
   /** True when this (author, clientMessageId) was already stored: nothing new was written. */
   readonly duplicate: boolean;
 }

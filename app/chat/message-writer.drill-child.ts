@@ -43,7 +43,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const clientMessageId = space < 0 ? line : line.slice(0, space);
   const body = space < 0 ? '' : line.slice(space + 1);
   writer.send({ roomId: config.roomId, authorId: config.authorId, clientMessageId, body }).then(
-    (o) => process.stdout.write(`ack ${clientMessageId} ${o.message.messageId} ${o.duplicate}\n`),
+    (o) => process.stdout.write(`ack ${clientMessageId} ${o.messageId} ${o.duplicate}\n`),
     (e: unknown) => process.stdout.write(`err ${clientMessageId} ${e instanceof Error ? e.message : String(e)}\n`),
   );
 });

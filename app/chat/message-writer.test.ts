@@ -118,13 +118,13 @@ describe('group commit', () => {
     const { w, published } = writer(log, { maxBatchMessages: 64 });
     log.gate = deferred();
     const order: string[] = [];
-    const sends = Array.from({ length: 150 }, (_, i) => send(w, `c-${i}`).then((o) => (order.push(o.message.messageId), o)));
+    const sends = Array.from({ length: 150 }, (_, i) => send(w, `c-${i}`).then((o) => (order.push(o.messageId), o)));
     await flush();
     log.gate.release();
     log.gate = undefined;
     const outcomes = await Promise.all(sends);
     expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64, false)); // [1, 64, 64, 21]
-    const ids = outcomes.map((o) => o.message.messageId);
+    const ids = outcomes.map((o) => o.messageId);
     expect(new Set(ids).size).toBe(150);
     expect(outcomes.every((o) => !o.duplicate)).toBe(true);
     // One order everywhere: send order = id order = write order = publish order = resolve order.
@@ -135,7 +135,7 @@ describe('group commit', () => {
     expect(published.map((p) => p.length)).toEqual(modelBatches(150, 64, false));
     // One de-duplication read per batch (one bucket away from a boundary).
     expect(log.reads).toBe(modelBatches(150, 64, false).length * dedupeBuckets(Date.now()).length);
-    const m = outcomes[3]!.message;
+    const m = published.flat().find((x) => x.messageId === outcomes[3]!.messageId)!;
     expect(m).toMatchObject({ roomId: ROOM, authorId: ALICE, clientMessageId: 'c-3', body: 'body of c-3', originRegion: 'eu' });
     expect(m.createdAt).toBe(new Date(parseInt(m.messageId.replace(/-/g, '').slice(0, 12), 16)).toISOString());
   });
@@ -148,7 +148,7 @@ describe('group commit', () => {
     await flush();
     log.gate.release();
     log.gate = undefined;
-    const ids = (await Promise.all(sends)).map((o) => o.message.messageId);
+    const ids = (await Promise.all(sends)).map((o) => o.messageId);
     expect(log.writes.map((b) => b.length)).toEqual(modelBatches(150, 64, true)); // [1, 1, 64, 64, 20]
     expect(log.writes.flat().map((m) => m.messageId)).toEqual(ids);
     expect(ids).toEqual(sorted(ids));
@@ -172,7 +172,7 @@ describe('group commit', () => {
     expect(events).toEqual(['read a', 'read b', 'write a starts']);
     log.gate.release();
     log.gate = undefined;
-    const ids = (await Promise.all(sends)).map((o) => o.message.messageId);
+    const ids = (await Promise.all(sends)).map((o) => o.messageId);
     // c and d formed a batch when b moved up to be written: their read overlaps b's write.
     expect(events).toEqual(['read a', 'read b', 'write a starts', 'write a done', 'read c,d', 'write b starts', 'write b done', 'write c,d starts', 'write c,d done']);
     expect(published.flat().map((m) => m.messageId)).toEqual(ids);
@@ -218,7 +218,7 @@ describe('group commit', () => {
     await flush();
     log.gate.release();
     log.gate = undefined;
-    const ids = (await Promise.all(sends)).map((o) => o.message.messageId);
+    const ids = (await Promise.all(sends)).map((o) => o.messageId);
     expect(ids.map(bucketOf)).toEqual([1_999, 1_999, 2_000, 2_000, 2_000]);
     expect(log.writes.map((b) => b.map((m) => m.messageId))).toEqual([[ids[0]], [ids[1]], ids.slice(2)]);
     expect(published.map((b) => b.map((m) => m.messageId))).toEqual([[ids[0]], ids.slice(1)]);
@@ -256,13 +256,13 @@ describe('de-duplication', () => {
     const { w, published } = writer(log);
     const [a, b] = await Promise.all([send(w, 'same'), send(w, 'same')]);
     expect(a.duplicate).toBe(false);
-    expect(b).toEqual({ message: a.message, duplicate: true });
+    expect(b).toEqual({ messageId: a.messageId, duplicate: true });
     expect(log.writes.flat()).toHaveLength(1);
     // One batch, one de-duplication read: the second send never reached the log.
     expect(log.reads).toBe(dedupeBuckets(Date.now()).length);
     const readsBefore = log.reads;
     const c = await send(w, 'same', 'a different body');
-    expect(c).toEqual({ message: a.message, duplicate: true });
+    expect(c).toEqual({ messageId: a.messageId, duplicate: true });
     expect(log.reads).toBe(readsBefore);
     expect(published.flat()).toHaveLength(1);
   });
@@ -283,12 +283,12 @@ describe('de-duplication', () => {
     const { w: restarted, published } = writer(log);
     const writes = log.writes.length;
     const again = await send(restarted, 'x-1', 'hello');
-    expect(again).toEqual({ message: before.message, duplicate: true });
+    expect(again).toEqual({ messageId: before.messageId, duplicate: true });
     expect(log.writes.length).toBe(writes);
     expect(published).toEqual([]);
     // In a batch with new sends, only the retry is skipped.
     const [r, n] = await Promise.all([send(restarted, 'x-1'), send(restarted, 'x-2')]);
-    expect(r.message.messageId).toBe(before.message.messageId);
+    expect(r.messageId).toBe(before.messageId);
     expect(n.duplicate).toBe(false);
     expect(log.copiesOf(ALICE, 'x-1')).toHaveLength(1);
   });
@@ -298,7 +298,7 @@ describe('de-duplication', () => {
     const id = uuidv7();
     log.clientIds.set(`${ROOM}/${bucketOf(id)}/${ALICE}:lost`, { bucket: bucketOf(id), roomId: ROOM, messageId: id });
     const o = await send(writer(log).w, 'lost', 'body again');
-    expect(o.message.messageId).toBe(id);
+    expect(o.messageId).toBe(id);
     expect(o.duplicate).toBe(true);
     expect(log.messages.get(id)?.body).toBe('body again');
   });
@@ -308,7 +308,7 @@ describe('de-duplication', () => {
     const { w } = writer(log);
     const [a, b] = await Promise.all([send(w, 'k'), send(w, 'k', 'x', ROOM, BOB)]);
     expect(a.duplicate || b.duplicate).toBe(false);
-    expect(a.message.messageId).not.toBe(b.message.messageId);
+    expect(a.messageId).not.toBe(b.messageId);
   });
 
   it('refuses a clientMessageId already used for another room (remembered or in flight)', async () => {
@@ -357,7 +357,7 @@ describe('failures', () => {
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     const landed = log.writes.at(-1)!.map((m) => m.messageId);
     const retried = await Promise.all(['f-1', 'f-2', 'f-3'].map((c) => send(w, c)));
-    expect(retried.map((o) => o.message.messageId)).toEqual(landed);
+    expect(retried.map((o) => o.messageId)).toEqual(landed);
     expect(retried.every((o) => o.duplicate)).toBe(true);
     for (const c of ['f-1', 'f-2', 'f-3']) expect(log.copiesOf(ALICE, c)).toHaveLength(1);
   });
@@ -366,7 +366,7 @@ describe('failures', () => {
     const { log, w } = await failedBatch(new TimedOut('write timeout'), false);
     const late = log.unlanded.at(-1)!;
     const retried = await Promise.all(['f-1', 'f-2', 'f-3'].map((c) => send(w, c)));
-    expect(retried.map((o) => o.message.messageId)).toEqual(late.map((m) => m.messageId));
+    expect(retried.map((o) => o.messageId)).toEqual(late.map((m) => m.messageId));
     log.apply(late); // the hint arrives
     for (const c of ['f-1', 'f-2', 'f-3']) expect(log.copiesOf(ALICE, c)).toHaveLength(1);
   });
@@ -451,7 +451,7 @@ describe('minBatchIntervalMs: a busy room sends fewer, larger batches', () => {
     const outcomes = await Promise.all(later);
     expect(log.writes.map((b) => b.length)).toEqual([1, 3]);
     expect(published.map((b) => b.map((m) => m.clientMessageId))).toEqual([['i-1'], ['i-2', 'i-3', 'i-4']]);
-    const ids = outcomes.map((o) => o.message.messageId);
+    const ids = outcomes.map((o) => o.messageId);
     expect(ids).toEqual(sorted(ids));
   });
 

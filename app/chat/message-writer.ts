@@ -176,11 +176,11 @@ export class MessageWriter {
     const flying = this.inFlight.get(key);
     if (flying) {
       if (flying.roomId !== req.roomId) return Promise.reject(new ClientMessageIdReused(req.clientMessageId, req.roomId));
-      return flying.done.then((o) => ({ message: o.message, duplicate: true }));
+      return flying.done.then((o) => ({ messageId: o.messageId, duplicate: true }));
     }
     const known = this.recent.get(key);
     if (known && known.roomId !== req.roomId) return Promise.reject(new ClientMessageIdReused(req.clientMessageId, req.roomId));
-    if (known?.state === 'stored') return Promise.resolve({ message: known.message, duplicate: true });
+    if (known?.state === 'stored') return Promise.resolve({ messageId: known.messageId, duplicate: true });
     const done = new Promise<SendOutcome>((resolve, reject) => {
       const p: Pending = { req, key, bytes: Buffer.byteLength(req.body, 'utf8'), receivedAt: performance.now(), reuseId: known?.messageId, resolve, reject };
       let q = this.rooms.get(req.roomId);

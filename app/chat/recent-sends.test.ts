@@ -1,14 +1,9 @@
 /** The writer's memory of recent sends: LRU bounded by entries, estimated bytes and age. */
 import { describe, expect, it } from 'vitest';
-import type { StoredMessage } from './history.js';
-import { RecentSends } from './recent-sends.js';
+import { RecentSends, type RecentSend } from './recent-sends.js';
 
 const ROOM = '0190a000-0000-7000-8000-00000000000a';
-const stored = (id: string, body = 'x'): { state: 'stored'; roomId: string; message: StoredMessage } => ({
-  state: 'stored',
-  roomId: ROOM,
-  message: { roomId: ROOM, messageId: id, authorId: 'a', clientMessageId: id, body, originRegion: 'eu', createdAt: '' },
-});
+const stored = (id: string): RecentSend => ({ state: 'stored', roomId: ROOM, messageId: `message-${id}` });
 
 describe('RecentSends', () => {
   it('evicts the least recently used entry beyond maxEntries', () => {
@@ -21,15 +16,18 @@ describe('RecentSends', () => {
     expect(r.size).toBe(2);
   });
 
-  it('evicts beyond maxBytes (200 bytes per entry + 2 per UTF-16 unit of key, body and client id)', () => {
-    // Entry 'k1' with body of 100 units and client id 'k1': 200 + 2 * (2 + 100 + 2) = 408 bytes.
-    const r = new RecentSends({ maxBytes: 408 * 2, ttlMs: 1_000, now: () => 0 });
-    r.set('k1', stored('k1', 'b'.repeat(100)));
-    r.set('k2', stored('k2', 'b'.repeat(100)));
+  it('evicts beyond maxBytes (200 bytes per entry + 2 per UTF-16 unit of its key; no body is kept)', () => {
+    // A key of 50 units: 200 + 2 * 50 = 300 bytes per entry.
+    const key = (i: number) => `${ROOM}:${String(i).padStart(13, '0')}`;
+    expect(key(1)).toHaveLength(50);
+    const r = new RecentSends({ maxBytes: 300 * 2, ttlMs: 1_000, now: () => 0 });
+    r.set(key(1), stored('1'));
+    r.set(key(2), stored('2'));
     expect(r.size).toBe(2);
-    r.set('k3', stored('k3', 'b'.repeat(100)));
+    r.set(key(3), stored('3'));
     expect(r.size).toBe(2);
-    expect(r.get('k1')).toBeUndefined();
+    expect(r.get(key(1))).toBeUndefined();
+    expect(r.get(key(3))).toEqual({ state: 'stored', roomId: ROOM, messageId: 'message-3' });
   });
 
   it('forgets entries older than ttlMs (the de-duplication window)', () => {

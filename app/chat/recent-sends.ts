@@ -2,22 +2,27 @@
  * What one backend process remembers about recent sends, keyed by (author, clientMessageId):
  * a retry to the same process is answered from here without a Cassandra read.
  *
- * - `stored`: the message is durable (LOCAL_QUORUM); a retry gets it back with `duplicate: true`.
+ * - `stored`: the message is durable (LOCAL_QUORUM); a retry gets its id back with `duplicate: true`.
  * - `uncertain`: a write of this message id failed in a way that does not prove it was NOT
  *   applied (a write timeout: Cassandra may still apply it, e.g. from a hint). A retry writes the
  *   SAME id again, so a late landing of the first attempt rewrites the same rows instead of
  *   leaving a second copy.
  *
+ * An entry holds the message id, not the message: a reply to a retry needs only the id. So an
+ * entry costs the same whatever the body's size (about 300 bytes with its key), and the byte
+ * bound keeps ~100,000 sends where whole messages with 4,000-character bodies kept ~4,000.
+ *
  * Bounded three ways: entries (default 100,000), an estimate of their memory (default 32 MiB:
- * 200 bytes per entry plus 2 bytes per UTF-16 unit of body and client id), and age (the
- * de-duplication window, CLIENT_MESSAGE_TTL_SECONDS, the lifetime of the rows in Cassandra).
- * The least recently used entry goes first.
+ * 200 bytes per entry plus 2 bytes per UTF-16 unit of its key), and age (the de-duplication
+ * window, CLIENT_MESSAGE_TTL_SECONDS, the lifetime of the rows in Cassandra). The least recently
+ * used entry goes first.
  */
-import type { StoredMessage } from './history.js';
 
-export type RecentSend =
-  | { readonly state: 'stored'; readonly roomId: string; readonly message: StoredMessage }
-  | { readonly state: 'uncertain'; readonly roomId: string; readonly messageId: string };
+export interface RecentSend {
+  readonly state: 'stored' | 'uncertain';
+  readonly roomId: string;
+  readonly messageId: string;
+}
 
 export interface RecentSendsOptions {
   /** Most entries kept (default 100,000). */
@@ -77,8 +82,7 @@ export class RecentSends {
 
   set(key: string, send: RecentSend): void {
     this.delete(key);
-    const body = send.state === 'stored' ? send.message.body.length + send.message.clientMessageId.length : 0;
-    const e: Entry = { send, expiresAt: this.opts.now() + this.opts.ttlMs, bytes: ENTRY_OVERHEAD_BYTES + 2 * (key.length + body) };
+    const e: Entry = { send, expiresAt: this.opts.now() + this.opts.ttlMs, bytes: ENTRY_OVERHEAD_BYTES + 2 * key.length };
     this.entries.set(key, e);
     this.bytes += e.bytes;
     if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) return;

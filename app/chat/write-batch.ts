@@ -120,9 +120,9 @@ export class BatchRun {
   private settle(p: Pending, duplicate: StoredMessage | undefined, written: StoredMessage | undefined, failed: { error: unknown; attempted: boolean } | undefined): void {
     const roomId = this.ctx.roomId;
     if (duplicate || written) {
-      const message = (duplicate ?? written)!;
-      this.recent.set(p.key, { state: 'stored', roomId, message });
-      p.resolve({ message, duplicate: duplicate !== undefined || p.recovered === true });
+      const { messageId } = (duplicate ?? written)!;
+      this.recent.set(p.key, { state: 'stored', roomId, messageId });
+      p.resolve({ messageId, duplicate: duplicate !== undefined || p.recovered === true });
       return;
     }
     // A failed write: keep the id when some attempt of this send may still land, so a retry rewrites it.
