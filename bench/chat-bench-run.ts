@@ -5,7 +5,11 @@
  *
  * Defaults (one run, about 1.5 min after the lab is up):
  *   idle         5 s with every client connected and nothing sent: the backends' fixed CPU
- *   warm-up      paced 100 msg/s from 4 senders for 3 s (reported apart)
+ *   warm-up      4 rounds of paced 200 msg/s from 10 senders for 2 s, each in a fresh room (the
+ *                last reported apart): the lab's JVMs are a minute old, and until each has been
+ *                through a few room setups it still loads classes and (re)compiles the hot path
+ *                at the start of every phase (Cassandra's C1 threads busy 150-300 ms after the
+ *                first sends, a 40-80 ms stall at paced 200)
  *   paced        50 msg/s from 3 senders, 200 from 10, 1,000 from 50 (20 msg/s each), 10 s each
  *   saturated    64 senders, each keeping 8 sends unanswered, at most 90% of the per-socket rate
  *                limit each (so the limit is not what refuses them), 10 s
@@ -115,7 +119,7 @@ export function planFor(lab: BenchLab, o: BenchOptions, run: string): LoadPlan {
     clientsPerAddress: 8,
     loginConcurrency: 8,
     idleSeconds: 5,
-    ...(o.warmup ? { warmup: { name: 'warmup', kind: 'paced', rate: 100, senders: 4, seconds: 3 } satisfies PhaseSpec } : {}),
+    ...(o.warmup ? { warmup: { name: 'warmup', kind: 'paced', rate: 200, senders: 10, seconds: 2 } satisfies PhaseSpec, warmupRounds: 4 } : {}),
     phases,
     ...(o.nats ? { nats: { publish: { region: a.name, ...a.nats }, subscribe: { region: b.name, ...b.nats }, rate: 1000, seconds: o.seconds, saturatedSeconds: 5 } } : {}),
   };

@@ -40,6 +40,11 @@ export interface LoadPlan {
   readonly idleSeconds?: number;
   /** Run first, reported apart (JIT, prepared statements, connection pools). */
   readonly warmup?: PhaseSpec;
+  /**
+   * The warm-up runs this many times, each round in a fresh room like every phase (create,
+   * invite, join, probe, send); only the last round is measured and reported (default 1).
+   */
+  readonly warmupRounds?: number;
   readonly phases: readonly PhaseSpec[];
   readonly nats?: NatsBaselineSpec;
 }
@@ -193,11 +198,13 @@ async function child(plan: LoadPlan): Promise<LoadResult> {
       await ask({ type: 'mark', id: nextId++, phase: 'idle', edge: 'end' });
     }
     const measured: MeasuredPhase[] = [];
+    const ctx = { run: plan.run, legacy: plan.legacy, sendersListen: plan.sendersListen, bodyBytes: plan.bodyBytes, drainMs: plan.drainMs, listeners, senders, say };
+    if (plan.warmup) for (let round = 1; round < (plan.warmupRounds ?? 1); round++) await runPhase(ctx, { ...plan.warmup, name: `${plan.warmup.name}${round}` }, async () => undefined);
     for (const spec of specs) {
       let started = 0;
       let cpu0 = process.cpuUsage();
       const r = await runPhase(
-        { run: plan.run, legacy: plan.legacy, sendersListen: plan.sendersListen, bodyBytes: plan.bodyBytes, drainMs: plan.drainMs, listeners, senders, say },
+        ctx,
         spec,
         async (edge) => {
           await ask({ type: 'mark', id: nextId++, phase: spec.name, edge });
