@@ -199,7 +199,10 @@ async function child(plan: LoadPlan): Promise<LoadResult> {
     }
     const measured: MeasuredPhase[] = [];
     const ctx = { run: plan.run, legacy: plan.legacy, sendersListen: plan.sendersListen, bodyBytes: plan.bodyBytes, drainMs: plan.drainMs, listeners, senders, say };
-    if (plan.warmup) for (let round = 1; round < (plan.warmupRounds ?? 1); round++) await runPhase(ctx, { ...plan.warmup, name: `${plan.warmup.name}${round}` }, async () => undefined);
+    // The warm-up's earlier rounds, unmeasured; its last round is the first of `specs`.
+    for (let round = 1; plan.warmup && round < (plan.warmupRounds ?? 1); round++) {
+      await runPhase(ctx, { ...plan.warmup, name: `${plan.warmup.name}${round}` }, async () => undefined);
+    }
     for (const spec of specs) {
       let started = 0;
       let cpu0 = process.cpuUsage();
