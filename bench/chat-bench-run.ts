@@ -13,6 +13,9 @@
  *   paced        50 msg/s from 3 senders, 200 from 10, 1,000 from 50 (20 msg/s each), 10 s each
  *   saturated    64 senders, each keeping 8 sends unanswered, at most 90% of the per-socket rate
  *                limit each (so the limit is not what refuses them), 10 s
+ *   WS floor     a bare WebSocket server (./ws-floor-server.ts) under one backend's share of the
+ *                saturated load (half its senders, same window, rate and body): its CPU per
+ *                message is what any Node WebSocket server pays to receive a frame and answer it
  *   NATS         publish in region 1, subscribe in region 2: 1,000 msg/s for 10 s, then as fast
  *                as possible for 5 s
  *   room         a fresh room per phase; 2 listeners per region joined (they receive every
@@ -39,6 +42,8 @@ export interface BenchLab {
   /** How the lab runs the backends, for the report. */
   readonly description: string;
   readonly commit: string;
+  /** The bare WebSocket server of the floor measurement (./ws-floor-server.ts), when one runs. */
+  readonly wsFloor?: { readonly url: string; pid(): number };
 }
 
 export interface BenchOptions {
@@ -48,6 +53,7 @@ export interface BenchOptions {
   readonly saturatedSenders: number;
   readonly window: number;
   readonly nats: boolean;
+  readonly wsFloor: boolean;
   readonly warmup: boolean;
   readonly rates: readonly number[];
 }
@@ -59,6 +65,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   saturatedSenders: 64,
   window: 8,
   nats: true,
+  wsFloor: true,
   warmup: true,
   rates: [50, 200, 1000],
 };
@@ -74,7 +81,11 @@ const USAGE = `usage: npm run bench:chat [-- options]
   --listeners <n>          listeners per region (default 2)
   --senders-listen         senders also join the room (receive every message)
   --saturated-senders <n>  (default 64)     --window <n>  unanswered sends per saturated sender (default 8)
-  --no-nats                skip the raw NATS baseline      --no-warmup  skip the warm-up phase`;
+  --no-nats                skip the raw NATS baseline      --no-warmup  skip the warm-up phase
+  --no-ws-floor            skip the bare WebSocket server's floor
+  --backend-env NAME=value an environment variable for both backends (repeatable), e.g. a CHAT_ setting
+  --backend-node-options s NODE_OPTIONS of the backends, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'
+  --out <file>             where the JSON report goes (default bench/results/chat-<date>.json)`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const o: { -readonly [K in keyof BenchOptions]: BenchOptions[K] } = { ...DEFAULT_OPTIONS };
@@ -92,6 +103,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     else if (flag === '--senders-listen') o.sendersListen = true;
     else if (flag === '--no-nats') o.nats = false;
     else if (flag === '--no-warmup') o.warmup = false;
+    else if (flag === '--no-ws-floor') o.wsFloor = false;
     else if (flag === '--rates') {
       const v = (argv[++i] ?? '').split(',').map(Number);
       if (v.some((x) => !Number.isInteger(x) || x < 1 || x > 20_000)) throw new Error(`--rates needs whole numbers in 1..20000, comma-separated\n${USAGE}`);
@@ -103,9 +115,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
 
 export function planFor(lab: BenchLab, o: BenchOptions, run: string): LoadPlan {
   const phases: PhaseSpec[] = o.rates.map((rate) => ({ name: `paced${rate}`, kind: 'paced', rate, senders: pacedSenders(rate), seconds: o.seconds }));
-  if (o.saturatedSenders > 0) {
-    phases.push({ name: 'saturated', kind: 'saturated', senders: o.saturatedSenders, seconds: o.seconds, window: o.window, maxPerSenderRate: Math.floor(lab.perSocketRate * 0.9) });
-  }
+  const maxPerSenderRate = Math.floor(lab.perSocketRate * 0.9);
+  if (o.saturatedSenders > 0) phases.push({ name: 'saturated', kind: 'saturated', senders: o.saturatedSenders, seconds: o.seconds, window: o.window, maxPerSenderRate });
+  const bodyBytes = 120;
+  // One backend's share of the saturated load: senders alternate regions, the first gets the odd one.
+  const wsFloor = o.wsFloor && lab.wsFloor && o.saturatedSenders > 0 ? { url: lab.wsFloor.url, senders: Math.ceil(o.saturatedSenders / 2), rate: maxPerSenderRate, window: o.window, seconds: o.seconds, bodyBytes } : undefined;
   const [a, b] = lab.regions;
   if (!a || !b) throw new Error('the benchmark needs a two-region lab');
   return {
@@ -114,13 +128,14 @@ export function planFor(lab: BenchLab, o: BenchOptions, run: string): LoadPlan {
     legacy: lab.legacy,
     listenersPerRegion: o.listenersPerRegion,
     sendersListen: o.sendersListen,
-    bodyBytes: 120,
+    bodyBytes,
     drainMs: 15_000,
     clientsPerAddress: 8,
     loginConcurrency: 8,
     idleSeconds: 5,
     ...(o.warmup ? { warmup: { name: 'warmup', kind: 'paced', rate: 200, senders: 10, seconds: 2 } satisfies PhaseSpec, warmupRounds: 4 } : {}),
     phases,
+    ...(wsFloor ? { wsFloor } : {}),
     ...(o.nats ? { nats: { publish: { region: a.name, ...a.nats }, subscribe: { region: b.name, ...b.nats }, rate: 1000, seconds: o.seconds, saturatedSeconds: 5 } } : {}),
   };
 }
@@ -144,7 +159,8 @@ export async function runChatBench(
       getCode: (region, username, email) => lab.getCode(region, username, email),
       progress: (line) => progress(line),
       mark(phase, edge) {
-        const procs = lab.backendProcesses();
+        // The floor's window reads the bare server's CPU, every other window the backends'.
+        const procs = phase === 'wsFloor' && lab.wsFloor ? [{ label: 'ws-floor', pid: lab.wsFloor.pid(), regions: [] }] : lab.backendProcesses();
         const cpu = procs.map((p) => processCpuSeconds(p.pid));
         const mach = machineCpuSeconds();
         if (edge === 'start') {
@@ -180,6 +196,7 @@ export async function runChatBench(
     ...(result.idleSeconds !== undefined && cpuOf.has('idle') ? { idle: { seconds: result.idleSeconds, cpu: cpuOf.get('idle')! } } : {}),
     phases: result.phases.map(withCpu),
     ...(result.warmup ? { warmup: withCpu(result.warmup) } : {}),
+    ...(result.wsFloor && cpuOf.has('wsFloor') ? { wsFloor: { ...result.wsFloor, cpu: cpuOf.get('wsFloor')! } } : {}),
     ...(result.nats ? { nats: result.nats } : {}),
     notes: [
       ...notes,

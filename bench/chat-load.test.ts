@@ -50,6 +50,17 @@ describe('the plan', () => {
     expect(plan.nats?.rate).toBe(1000);
   });
 
+  it("the WebSocket floor gets one backend's share of the saturated load: half the senders (the odd one to the first region), the same window, rate and body", () => {
+    const withFloor: BenchLab = { ...lab, wsFloor: { url: 'ws://127.0.0.1:5/', pid: () => 1 } };
+    const plan = planFor(withFloor, { ...DEFAULT_OPTIONS, saturatedSenders: 63, window: 6 }, 'x');
+    const sat = plan.phases.find((p) => p.kind === 'saturated')!;
+    expect(plan.wsFloor).toEqual({ url: 'ws://127.0.0.1:5/', senders: 32, rate: 45, window: 6, seconds: 10, bodyBytes: plan.bodyBytes });
+    expect([sat.maxPerSenderRate, sat.window]).toEqual([45, 6]);
+    expect(planFor(withFloor, parseBenchArgs(['--no-ws-floor']), 'x').wsFloor).toBeUndefined();
+    expect(planFor(lab, DEFAULT_OPTIONS, 'x').wsFloor).toBeUndefined(); // no server started
+    expect(planFor(withFloor, { ...DEFAULT_OPTIONS, saturatedSenders: 0 }, 'x').wsFloor).toBeUndefined();
+  });
+
   it('parses options and refuses unknown ones', () => {
     const o = parseBenchArgs(['--seconds', '5', '--rates', '100,300', '--senders-listen', '--no-nats']);
     expect(o).toMatchObject({ seconds: 5, rates: [100, 300], sendersListen: true, nats: false });

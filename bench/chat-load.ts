@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { runPhase, type Participant, type PhaseResult, type PhaseSpec } from './chat-phases.js';
 import { LoadClient } from './load-client.js';
 import { natsBaseline, type NatsBaselineResult, type NatsBaselineSpec } from './nats-baseline.js';
+import { wsFloor, type WsFloorResult, type WsFloorSpec } from './ws-floor.js';
 
 export interface LoadPlan {
   /** Short lower-case id of this run: usernames, client message ids, subjects. */
@@ -46,6 +47,8 @@ export interface LoadPlan {
    */
   readonly warmupRounds?: number;
   readonly phases: readonly PhaseSpec[];
+  /** The bare WebSocket server's floor (./ws-floor.ts), after the chat phases; marked as phase `wsFloor`. */
+  readonly wsFloor?: WsFloorSpec;
   readonly nats?: NatsBaselineSpec;
 }
 
@@ -63,6 +66,7 @@ export interface LoadResult {
   readonly idleSeconds?: number;
   readonly warmup?: MeasuredPhase;
   readonly phases: readonly MeasuredPhase[];
+  readonly wsFloor?: WsFloorResult & { readonly windowSeconds: number; readonly loadGenCpuSeconds: number };
   readonly nats?: NatsBaselineResult;
 }
 
@@ -222,8 +226,9 @@ async function child(plan: LoadPlan): Promise<LoadResult> {
     }
     const warmup = plan.warmup ? measured.shift() : undefined;
     await Promise.all(people.map((p) => p.client.close()));
+    const floor = plan.wsFloor ? await measureWsFloor(plan, plan.wsFloor, say) : undefined;
     const nats = plan.nats ? await natsBaseline(plan.nats, plan.run, say) : undefined;
-    return { users: people.length, loginSeconds, ...(idleSeconds !== undefined ? { idleSeconds } : {}), ...(warmup ? { warmup } : {}), phases: measured, ...(nats ? { nats } : {}) };
+    return { users: people.length, loginSeconds, ...(idleSeconds !== undefined ? { idleSeconds } : {}), ...(warmup ? { warmup } : {}), phases: measured, ...(floor ? { wsFloor: floor } : {}), ...(nats ? { nats } : {}) };
   } finally {
     await Promise.all(people.map((p) => p.client.close()));
   }
@@ -245,4 +250,20 @@ if (self && process.argv.includes('--load-generator')) {
   });
   // The parent going away ends the load generator too.
   process.once('disconnect', () => process.exit(1));
+}
+
+/** The bare WebSocket server's floor between two marks, with the load generator's own CPU in that window. */
+async function measureWsFloor(plan: LoadPlan, spec: WsFloorSpec, say: (line: string) => void): Promise<NonNullable<LoadResult['wsFloor']>> {
+  say(`wsFloor: bare WebSocket server, ${spec.senders} senders x window ${spec.window} (at most ${spec.rate}/s each) for ${spec.seconds} s`);
+  let started = 0;
+  let cpu0 = process.cpuUsage();
+  const r = await wsFloor(spec, (k) => sourceAddress(k, plan.clientsPerAddress), async (edge) => {
+    await ask({ type: 'mark', id: nextId++, phase: 'wsFloor', edge });
+    if (edge === 'start') {
+      started = performance.now();
+      cpu0 = process.cpuUsage();
+    }
+  });
+  const cpu = process.cpuUsage(cpu0);
+  return { ...r, windowSeconds: (performance.now() - started) / 1000, loadGenCpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }

@@ -7,6 +7,7 @@ import { availableParallelism, loadavg, totalmem } from 'node:os';
 import type { MeasuredPhase } from './chat-load.js';
 import type { NatsBaselineResult } from './nats-baseline.js';
 import type { Summary } from './stats.js';
+import type { WsFloorResult } from './ws-floor.js';
 
 export interface MachineInfo {
   readonly nproc: number;
@@ -48,8 +49,33 @@ export interface ChatBenchReport {
   readonly idle?: { readonly seconds: number; readonly cpu: PhaseCpu };
   readonly phases: readonly ReportedPhase[];
   readonly warmup?: ReportedPhase;
+  /** The bare WebSocket server under one backend's share of the saturated load (./ws-floor.ts). */
+  readonly wsFloor?: WsFloorReport;
   readonly nats?: NatsBaselineResult;
   readonly notes: readonly string[];
+}
+
+export interface WsFloorReport extends WsFloorResult {
+  readonly windowSeconds: number;
+  readonly loadGenCpuSeconds: number;
+  /** The bare server's CPU (one process, label `ws-floor`). */
+  readonly cpu: PhaseCpu;
+}
+
+/**
+ * The saturated phase against the floor: the bare server's CPU per answered message, the chat
+ * backends' CPU per accepted message (both processes: the one that took the send and the one
+ * that got it over NATS), their ratio, and the floor per delivery with this phase's receivers
+ * per message (the least µs per delivery a Node WebSocket server that receives and answers every
+ * send could show, were storage, NATS and fan-out free).
+ */
+export function floorComparison(r: ChatBenchReport): { floorUs: number; chatUs: number; ratio: number; receivers: number; floorPerDeliveryUs: number } | undefined {
+  const sat = r.phases.find((p) => p.kind === 'saturated');
+  const floor = r.wsFloor;
+  if (!sat || !floor || floor.answered === 0 || sat.accepted === 0) return undefined;
+  const floorUs = (Object.values(floor.cpu.byProcess).reduce((x, y) => x + y, 0) / floor.answered) * 1e6;
+  const chatUs = (Object.values(sat.cpu.byProcess).reduce((x, y) => x + y, 0) / sat.accepted) * 1e6;
+  return { floorUs, chatUs, ratio: chatUs / floorUs, receivers: sat.receivers, floorPerDeliveryUs: floorUs / sat.receivers };
 }
 
 export function machineInfo(): MachineInfo {
@@ -110,6 +136,17 @@ export function renderMarkdown(r: ChatBenchReport): string {
     lines.push(
       `| ${phaseLabel(p)} | ${int(p.sent)} | ${int(p.accepted)} | ${refusedText(p)} | ${int(p.acceptedPerSec)} | ${int(p.deliveriesPerSec)}${lost} | ${pct(p.latencyMs.same)} | ${pct(p.latencyMs.cross)} | ` +
         `${f(cpu.byRegion[a!])} / ${f(cpu.byRegion[b!])} / ${f(cpu.total)} | ${f((p.cpu.machineBusy / p.cpu.machineCapacity) * 100, 0)}% |`,
+    );
+  }
+  const floor = r.wsFloor;
+  const cmp = floorComparison(r);
+  if (floor && cmp) {
+    lines.push(
+      '',
+      `Floor: a bare WebSocket server (bench/ws-floor-server.ts: \`ws\`, the backends' Node; JSON.parse and one reply per frame, nothing else) under one backend's share of the saturated load, ` +
+        `${floor.senders} senders x window ${r.phases.find((p) => p.kind === 'saturated')?.window ?? 8}: ${int(floor.answeredPerSec)} msg/s answered, reply p50/p99 ${f(floor.replyMs.p50)} / ${f(floor.replyMs.p99)} ms, ` +
+        `**${f(cmp.floorUs)} µs of CPU per message**. The chat backends in the saturated phase: ${f(cmp.chatUs)} µs per accepted message (both processes) = ${f(cmp.ratio, 2)} x the floor; ` +
+        `with ${cmp.receivers} receivers per message the floor alone is ${f(cmp.floorPerDeliveryUs)} µs per delivery.`,
     );
   }
   if (r.nats) {
