@@ -5,10 +5,11 @@
  * codes) on its own port plan (18280..18329) and directory, with the backends' default limits;
  * forks the load generator (bench/chat-load.ts: every WebSocket and NATS client, in a process of
  * its own); runs the phases of bench/chat-bench-run.ts (paced 50, 200 and 1,000 msg/s, saturated,
- * the bare WebSocket floor, raw NATS); starts the floor's bare server (bench/ws-floor-server.ts) as
- * a process of its own on port 18283 with the backends' Node; reads each backend process's CPU from /proc before and after each phase; prints a
- * Markdown report and writes it as JSON to bench/results/chat-<date>.json. Stops the lab at the
- * end, on failure, on Ctrl-C, and after 20 minutes at the latest.
+ * the bare WebSocket floor, raw NATS), the floor against its own server (bench/ws-floor-server.ts,
+ * a process on port 18283 with the backends' Node); reads each backend process's CPU (the floor
+ * server's, for the floor) from /proc before and after each phase; prints a Markdown report and
+ * writes it as JSON to bench/results/chat-<date>.json. Stops the lab at the end, on failure, on
+ * Ctrl-C, and after 20 minutes at the latest.
  *
  *   npm run bench:chat [-- --seconds 10 --rates 50,200,1000 --listeners 2 --senders-listen
  *                          --saturated-senders 64 --window 8 --no-nats --no-warmup --no-ws-floor
@@ -62,6 +63,7 @@ async function startWsFloorServer(port: number): Promise<{ readonly url: string;
       const m = /^listening (\d+)$/m.exec(out);
       if (m) resolveListening(Number(m[1]));
     });
+    child.once('error', (e) => reject(new Error(`the floor's WebSocket server could not start (${bin}): ${e.message}`)));
     child.once('exit', (code, sig) => reject(new Error(`the floor's WebSocket server (bench/ws-floor-server.ts) exited (${code ?? sig}) before listening on 127.0.0.1:${port}; is the port free?`)));
   });
   return { url: `ws://127.0.0.1:${listening}/`, child };
