@@ -12,9 +12,6 @@ import { FloodGuard } from './ratelimit.js';
 import type { ResumeGate } from './resume.js';
 import { CLOSE } from './protocol.js';
 
-/** ws.send options: always a text frame (JSON), also when the frame is given as bytes. */
-const TEXT_FRAME = { binary: false } as const;
-
 /** A socket whose unsent bytes exceed this is closed (1013, slow consumer). */
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -57,20 +54,15 @@ export class Connection {
     this.guard = new FloodGuard({ ratePerSecond: o.ratePerSecond, burst: o.rateBurst });
   }
 
-  /**
-   * Sends an already serialized frame as a text frame (true when it was queued); closes the socket
-   * when the client cannot keep up. `data` may be the frame's UTF-8 bytes: one Buffer can go to
-   * many sockets (a server's `ws` neither masks nor copies it), so fan-out encodes a frame once
-   * instead of once per socket (./rooms.ts).
-   */
-  sendRaw(data: string | Buffer): boolean {
+  /** Sends an already serialized frame (true when it was queued); closes the socket when the client cannot keep up. */
+  sendRaw(data: string): boolean {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.close(CLOSE.tryAgainLater, 'slow consumer');
       return false;
     }
     this.coalesceWrites();
-    this.ws.send(data, TEXT_FRAME);
+    this.ws.send(data);
     return true;
   }
 
