@@ -144,7 +144,7 @@ export function renderMarkdown(r: ChatBenchReport): string {
     lines.push(
       '',
       `Floor: a bare WebSocket server (bench/ws-floor-server.ts: \`ws\`, the backends' Node; JSON.parse and one reply per frame, nothing else) under one backend's share of the saturated load, ` +
-        `${floor.senders} senders x window ${r.phases.find((p) => p.kind === 'saturated')?.window ?? 8}: ${int(floor.answeredPerSec)} msg/s answered, reply p50/p99 ${f(floor.replyMs.p50)} / ${f(floor.replyMs.p99)} ms, ` +
+        `${floor.senders} senders x window ${floor.window} (at most ${floor.rate}/s each): ${int(floor.answeredPerSec)} msg/s answered, reply p50/p99 ${f(floor.replyMs.p50)} / ${f(floor.replyMs.p99)} ms, ` +
         `**${f(cmp.floorUs)} µs of CPU per message**. The chat backends in the saturated phase: ${f(cmp.chatUs)} µs per accepted message (both processes) = ${f(cmp.ratio, 2)} x the floor; ` +
         `with ${cmp.receivers} receivers per message the floor alone is ${f(cmp.floorPerDeliveryUs)} µs per delivery.`,
     );

@@ -39,7 +39,7 @@ describe('the bare WebSocket server and its load', () => {
     expect(r.sent).toBeGreaterThanOrEqual(60);
     expect(r.sent).toBeLessThanOrEqual(84);
     expect(r.replyMs.n).toBe(r.sent);
-    expect(r.senders).toBe(4);
+    expect([r.senders, r.window, r.rate]).toEqual([4, 2, 20]);
   });
 });
 
@@ -47,7 +47,7 @@ describe('the saturated phase against the floor', () => {
   const cpu = (byProcess: Record<string, number>) => ({ byProcess, regionsOf: {}, machineBusy: 1, machineCapacity: 2 });
   const summary = { n: 0, min: 0, p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
   const saturated = { name: 'saturated', kind: 'saturated', senders: 64, window: 8, receivers: 4, accepted: 1_000, cpu: cpu({ mn: 0.15, fsn1: 0.13 }) } as unknown as ReportedPhase;
-  const floor: WsFloorReport = { senders: 32, sent: 2_000, answered: 2_000, seconds: 1, answeredPerSec: 2_000, replyMs: summary, windowSeconds: 1, loadGenCpuSeconds: 0.1, cpu: cpu({ 'ws-floor': 0.18 }) };
+  const floor: WsFloorReport = { senders: 32, window: 8, rate: 45, sent: 2_000, answered: 2_000, seconds: 1, answeredPerSec: 2_000, replyMs: summary, windowSeconds: 1, loadGenCpuSeconds: 0.1, cpu: cpu({ 'ws-floor': 0.18 }) };
   const report = { phases: [saturated], wsFloor: floor } as unknown as ChatBenchReport;
 
   it('divides both backends\' CPU per accepted message by the bare server\'s CPU per answered message', () => {

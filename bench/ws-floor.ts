@@ -31,6 +31,9 @@ export interface WsFloorSpec {
 
 export interface WsFloorResult {
   readonly senders: number;
+  /** Most unanswered sends per socket, and most sends per second per socket (as the spec said). */
+  readonly window: number;
+  readonly rate: number;
   readonly sent: number;
   readonly answered: number;
   /** First send to last reply, s. */
@@ -79,7 +82,7 @@ export async function wsFloor(spec: WsFloorSpec, sourceOf: (k: number) => string
     await saturated(schedule, spec.senders, send, DRAIN_MS);
     await mark('end');
     const seconds = answered > 0 ? (last - first) / 1000 : 0;
-    return { senders: spec.senders, sent, answered, seconds, answeredPerSec: seconds > 0 ? answered / seconds : 0, replyMs: replyMs.summary() };
+    return { senders: spec.senders, window: spec.window, rate: spec.rate, sent, answered, seconds, answeredPerSec: seconds > 0 ? answered / seconds : 0, replyMs: replyMs.summary() };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }
