@@ -52,12 +52,15 @@ export interface LoadPlan {
   readonly nats?: NatsBaselineSpec;
 }
 
-export interface MeasuredPhase extends PhaseResult {
+/** What the load generator adds to a result measured between the parent's marks. */
+export interface MarkedWindow {
   /** mark('start') -> mark('end'), s: the window the parent's CPU readings cover. */
   readonly windowSeconds: number;
   /** CPU the load generator itself used in that window, s. */
   readonly loadGenCpuSeconds: number;
 }
+
+export interface MeasuredPhase extends PhaseResult, MarkedWindow {}
 
 export interface LoadResult {
   readonly users: number;
@@ -66,7 +69,7 @@ export interface LoadResult {
   readonly idleSeconds?: number;
   readonly warmup?: MeasuredPhase;
   readonly phases: readonly MeasuredPhase[];
-  readonly wsFloor?: WsFloorResult & { readonly windowSeconds: number; readonly loadGenCpuSeconds: number };
+  readonly wsFloor?: WsFloorResult & MarkedWindow;
   readonly nats?: NatsBaselineResult;
 }
 
@@ -207,23 +210,7 @@ async function child(plan: LoadPlan): Promise<LoadResult> {
     for (let round = 1; plan.warmup && round < (plan.warmupRounds ?? 1); round++) {
       await runPhase(ctx, { ...plan.warmup, name: `${plan.warmup.name}${round}` }, async () => undefined);
     }
-    for (const spec of specs) {
-      let started = 0;
-      let cpu0 = process.cpuUsage();
-      const r = await runPhase(
-        ctx,
-        spec,
-        async (edge) => {
-          await ask({ type: 'mark', id: nextId++, phase: spec.name, edge });
-          if (edge === 'start') {
-            started = performance.now();
-            cpu0 = process.cpuUsage();
-          }
-        },
-      );
-      const cpu = process.cpuUsage(cpu0);
-      measured.push({ ...r, windowSeconds: (performance.now() - started) / 1000, loadGenCpuSeconds: (cpu.user + cpu.system) / 1e6 });
-    }
+    for (const spec of specs) measured.push(await betweenMarks(spec.name, (mark) => runPhase(ctx, spec, mark)));
     const warmup = plan.warmup ? measured.shift() : undefined;
     await Promise.all(people.map((p) => p.client.close()));
     const floor = plan.wsFloor ? await measureWsFloor(plan, plan.wsFloor, say) : undefined;
@@ -252,13 +239,16 @@ if (self && process.argv.includes('--load-generator')) {
   process.once('disconnect', () => process.exit(1));
 }
 
-/** The bare WebSocket server's floor between two marks, with the load generator's own CPU in that window. */
-async function measureWsFloor(plan: LoadPlan, spec: WsFloorSpec, say: (line: string) => void): Promise<NonNullable<LoadResult['wsFloor']>> {
-  say(`wsFloor: bare WebSocket server, ${spec.senders} senders x window ${spec.window} (at most ${spec.rate}/s each) for ${spec.seconds} s`);
+/**
+ * Runs `measure`, which calls `mark('start')` and `mark('end')` around what it measures; each mark
+ * waits for the parent's CPU reading. Adds the window between the marks and the load
+ * generator's own CPU in it.
+ */
+async function betweenMarks<T>(phase: string, measure: (mark: (edge: 'start' | 'end') => Promise<void>) => Promise<T>): Promise<T & MarkedWindow> {
   let started = 0;
   let cpu0 = process.cpuUsage();
-  const r = await wsFloor(spec, (k) => sourceAddress(k, plan.clientsPerAddress), async (edge) => {
-    await ask({ type: 'mark', id: nextId++, phase: 'wsFloor', edge });
+  const r = await measure(async (edge) => {
+    await ask({ type: 'mark', id: nextId++, phase, edge });
     if (edge === 'start') {
       started = performance.now();
       cpu0 = process.cpuUsage();
@@ -266,4 +256,10 @@ async function measureWsFloor(plan: LoadPlan, spec: WsFloorSpec, say: (line: str
   });
   const cpu = process.cpuUsage(cpu0);
   return { ...r, windowSeconds: (performance.now() - started) / 1000, loadGenCpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** The bare WebSocket server's floor, between the marks of phase `wsFloor`. */
+function measureWsFloor(plan: LoadPlan, spec: WsFloorSpec, say: (line: string) => void): Promise<WsFloorResult & MarkedWindow> {
+  say(`wsFloor: bare WebSocket server, ${spec.senders} senders x window ${spec.window} (at most ${spec.rate}/s each) for ${spec.seconds} s`);
+  return betweenMarks('wsFloor', (mark) => wsFloor(spec, (k) => sourceAddress(k, plan.clientsPerAddress), mark));
 }

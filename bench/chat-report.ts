@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
-import type { MeasuredPhase } from './chat-load.js';
+import type { MarkedWindow, MeasuredPhase } from './chat-load.js';
 import type { NatsBaselineResult } from './nats-baseline.js';
 import type { Summary } from './stats.js';
 import type { WsFloorResult } from './ws-floor.js';
@@ -55,9 +55,7 @@ export interface ChatBenchReport {
   readonly notes: readonly string[];
 }
 
-export interface WsFloorReport extends WsFloorResult {
-  readonly windowSeconds: number;
-  readonly loadGenCpuSeconds: number;
+export interface WsFloorReport extends WsFloorResult, MarkedWindow {
   /** The bare server's CPU (one process, label `ws-floor`). */
   readonly cpu: PhaseCpu;
 }
